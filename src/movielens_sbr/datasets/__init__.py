@@ -1,0 +1,5 @@
+"""Custom Kedro datasets."""
+
+from movielens_sbr.datasets.movielens_archive import MovieLensArchiveDataset
+
+__all__ = ["MovieLensArchiveDataset"]

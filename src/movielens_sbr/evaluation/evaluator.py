@@ -1,0 +1,95 @@
+"""Next-item evaluation at every position of every session, for any scorer (no Kedro).
+
+A scorer walks a batch of sessions one event at a time, like GRU4Rec does:
+``start(n)`` begins ``n`` sessions, then ``step(items)`` feeds the current item of the
+first ``len(items)`` of them and returns their scores over all items. Sessions are sorted
+by length (longest first), so the sessions still running at a step are always a prefix
+of the batch and every method sees exactly the same predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from movielens_sbr.evaluation.metrics import count_above, ranking_metrics
+from movielens_sbr.model.batching import SessionArrays
+
+
+class SessionScorer(Protocol):
+    """What the evaluator needs from a recommender."""
+
+    name: str
+
+    def start(self, n_sessions: int) -> None: ...
+
+    def step(self, items: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """One row per predicted event: which session, which position, and the target's rank."""
+
+    session: np.ndarray  # index into the evaluated SessionArrays
+    position: np.ndarray  # 1 = predicting the 2nd event from the 1st
+    greater: np.ndarray
+    equal: np.ndarray
+
+    def metrics(self, ks: list[int], ties: str = "pessimistic") -> dict[str, float]:
+        return ranking_metrics(self.greater, self.equal, ks, ties)
+
+
+def padded(sessions: SessionArrays, order: np.ndarray) -> np.ndarray:
+    """Sessions in ``order`` as rows of a ``[n, max_length]`` array (padding is -1)."""
+    lengths = sessions.lengths[order]
+    matrix = np.full((len(order), int(lengths.max())), -1, dtype=np.int32)
+    rows = np.repeat(np.arange(len(order)), lengths)
+    cols = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    sources = np.repeat(sessions.offsets[order], lengths) + cols
+    matrix[rows, cols] = sessions.items[sources]
+    return matrix
+
+
+def evaluate(
+    scorer: SessionScorer,
+    sessions: SessionArrays,
+    n_items: int,
+    *,
+    batch_size: int = 1024,
+    exclude_seen: bool = True,
+) -> Predictions:
+    """Rank the true next item against all ``n_items`` at every position of every session.
+
+    With ``exclude_seen`` the items already in the session prefix are removed from the
+    ranking (a MovieLens user rates a movie once, so they can never be the next item).
+    """
+    lengths = sessions.lengths
+    order = np.flatnonzero(lengths >= 2)
+    order = order[np.argsort(-lengths[order], kind="stable")]
+    parts: list[tuple[np.ndarray, ...]] = []
+    for begin in range(0, len(order), batch_size):
+        batch = order[begin : begin + batch_size]
+        items = padded(sessions, batch)
+        batch_lengths = lengths[batch]
+        scorer.start(len(batch))
+        seen = np.zeros((len(batch), n_items), dtype=bool) if exclude_seen else None
+        for position in range(1, items.shape[1]):
+            n_active = int(np.searchsorted(-batch_lengths, -position, side="left"))
+            current = items[:n_active, position - 1]
+            targets = items[:n_active, position]
+            scores = scorer.step(current)
+            if seen is not None:
+                seen[np.arange(n_active), current] = True
+                scores = np.where(seen[:n_active], -np.inf, scores)
+            greater, equal = count_above(scores, targets)
+            parts.append(
+                (batch[:n_active], np.full(n_active, position, dtype=np.int32), greater, equal)
+            )
+    if not parts:
+        raise ValueError("No session has two events or more: nothing to evaluate.")
+    session, position, greater, equal = (
+        np.concatenate(column) for column in zip(*parts, strict=True)
+    )
+    return Predictions(session, position, greater, equal)

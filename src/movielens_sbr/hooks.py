@@ -1,0 +1,85 @@
+"""Cross-cutting concerns: parameter validation, seeds, missing inputs, node timing."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+import numpy as np
+from kedro.framework.hooks import hook_impl
+from kedro.pipeline import Pipeline
+
+from movielens_sbr.params import validate_parameters
+
+logger = logging.getLogger(__name__)
+
+
+class ProjectSetupHook:
+    """Validates the parameters and fixes the global seeds before anything runs."""
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        logging.getLogger("movielens_sbr").setLevel(logging.INFO)
+        params = context.params
+        validate_parameters(params)
+        seed = int(params.get("seed", 0))
+        random.seed(seed)
+        np.random.seed(seed)  # noqa: NPY002 - third-party code may use the global state
+
+
+class MissingInputsHook:
+    """Fails fast, naming the pipeline to run first, when an input has not been produced."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        from kedro.framework.project import pipelines as registered
+
+        producers = {
+            dataset: name
+            for name, registered_pipeline in registered.items()
+            if name != "__default__"
+            for dataset in registered_pipeline.outputs()
+        }
+        missing = [
+            name
+            for name in sorted(pipeline.inputs())
+            if name in producers and not name.startswith("params:") and not catalog.exists(name)
+        ]
+        if missing:
+            needed = sorted({producers[name] for name in missing})
+            raise RuntimeError(
+                f"Inputs {missing} do not exist yet: run "
+                + " and ".join(f"`kedro run --pipeline {name}`" for name in needed)
+                + " first, or plain `kedro run` for everything."
+            )
+
+
+class NodeTimingHook:
+    """Logs how long every node takes, and a summary at the end of the run."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+        self.durations: dict[str, float] = {}
+
+    @hook_impl
+    def before_node_run(self, node) -> None:
+        self._started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node) -> None:
+        seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
+        self.durations[node.name] = seconds
+        logger.info("Node %s took %.2f s", node.name, seconds)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        if self.durations:
+            total = sum(self.durations.values())
+            logger.info(
+                "Node times (total %.1f s): %s",
+                total,
+                ", ".join(f"{name} {sec:.1f} s" for name, sec in self.durations.items()),
+            )
+        self.durations = {}

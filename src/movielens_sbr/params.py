@@ -1,0 +1,108 @@
+"""Schemas of the parameter files, checked before any node runs (no Kedro imports).
+
+Unknown keys, wrong types and impossible values fail with the file and the key named,
+and the allowed values listed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SessionsParams(_Strict):
+    """conf/base/parameters_sessions.yml: ``sessions``."""
+
+    session_mode: Literal["user", "gap"] = "gap"
+    gap_minutes: float = Field(60.0, gt=0)
+    tie_order: Literal["random", "file", "item"] = "random"
+    min_rating: int | None = Field(None, ge=1, le=5)
+    collapse_repeats: bool = True
+    min_session_length: int = Field(2, ge=2)
+    min_item_support: int = Field(5, ge=1)
+    valid_fraction: float = Field(0.1, gt=0, lt=0.5)
+    test_fraction: float = Field(0.1, gt=0, lt=0.5)
+
+
+class TrainingParams(_Strict):
+    """conf/base/parameters_training.yml: ``training``."""
+
+    layers: list[int] = Field(default_factory=lambda: [256], min_length=1)
+    embedding: Literal["embedding", "onehot"] = "embedding"
+    embedding_dim: int = Field(256, gt=0)
+    dropout_embedding: float = Field(0.0, ge=0, lt=1)
+    dropout_hidden: float = Field(0.0, ge=0, lt=1)
+    optimizer: Literal["adam", "adagrad"] = "adam"
+    learning_rate: float = Field(0.001, gt=0)
+    batch_size: int = Field(128, gt=0)
+    epochs: int = Field(5, gt=0)
+    steps_per_call: int = Field(64, gt=0)
+    selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
+    eval_batch_size: int = Field(1024, gt=0)
+
+    @model_validator(mode="after")
+    def _positive_layers(self) -> TrainingParams:
+        if any(size <= 0 for size in self.layers):
+            raise ValueError(f"layers must all be positive, got {self.layers}")
+        return self
+
+
+class EvaluationParams(_Strict):
+    """conf/base/parameters_evaluation.yml: ``evaluation``."""
+
+    ks: list[int] = Field(default_factory=lambda: [5, 10, 20], min_length=1)
+    ties: Literal["pessimistic", "optimistic", "average"] = "pessimistic"
+    exclude_seen: bool = True
+    batch_size: int = Field(1024, gt=0)
+    n_examples: int = Field(10, ge=0)
+    n_recommendations: int = Field(10, gt=0)
+
+    @model_validator(mode="after")
+    def _positive_ks(self) -> EvaluationParams:
+        if any(k <= 0 for k in self.ks):
+            raise ValueError(f"ks must all be positive, got {self.ks}")
+        return self
+
+
+SECTIONS: dict[str, type[_Strict]] = {
+    "sessions": SessionsParams,
+    "training": TrainingParams,
+    "evaluation": EvaluationParams,
+}
+
+
+class ParameterError(ValueError):
+    """A parameter file has an unknown key, a wrong type or an impossible value."""
+
+
+def validate_section(section: str, values: dict) -> _Strict:
+    """Validate one top-level parameter section; the error names the file and the key."""
+    try:
+        return SECTIONS[section].model_validate(values or {})
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors():
+            key = ".".join(str(part) for part in (section, *issue["loc"]))
+            given = f" (got {issue['input']!r})" if issue["type"] != "missing" else ""
+            problems.append(f"  {key}: {issue['msg']}{given}")
+        raise ParameterError(
+            f"Invalid parameters in conf/base/parameters_{section}.yml (or its overrides):\n"
+            + "\n".join(problems)
+        ) from None
+
+
+def validate_parameters(params: dict) -> None:
+    """Validate every known section and the global seed of a Kedro parameters dict."""
+    seed = params.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ParameterError(
+            f"seed in conf/base/parameters.yml must be an integer >= 0, got {seed!r}"
+        )
+    for section in SECTIONS:
+        if section in params:
+            validate_section(section, params[section])

@@ -1,0 +1,1 @@
+"""The four pipelines, joined only through the data catalog."""

@@ -1,0 +1,109 @@
+"""Evaluation nodes: the model and baselines on the test split, plots, example recommendations."""
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from movielens_sbr import plots
+from movielens_sbr.evaluation.baselines import Markov, Popularity
+from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.gru4rec import GRU4RecScorer
+from movielens_sbr.params import EvaluationParams, validate_section
+
+
+def evaluate_methods(
+    gru4rec_model: keras.Model,
+    train_sessions: pd.DataFrame,
+    test_sessions: pd.DataFrame,
+    item_index: pd.DataFrame,
+    split_statistics: dict,
+    archive_summary: dict,
+    params: dict,
+) -> dict:
+    """Recall@K and MRR@K of GRU4Rec and the baselines, on the same test predictions."""
+    config: EvaluationParams = validate_section("evaluation", params)
+    n_items = len(item_index)
+    train = SessionArrays.from_frame(train_sessions)
+    test = SessionArrays.from_frame(test_sessions)
+    scorers = [GRU4RecScorer(gru4rec_model), Popularity(train, n_items), Markov(train, n_items)]
+    metrics: dict = {}
+    n_predictions = 0
+    for scorer in scorers:
+        predictions = evaluate(
+            scorer, test, n_items, batch_size=config.batch_size, exclude_seen=config.exclude_seen
+        )
+        metrics[scorer.name] = predictions.metrics(config.ks, config.ties)
+        n_predictions = len(predictions.greater)
+    metrics["dataset"] = {
+        "n_items": n_items,
+        "train_events": split_statistics["train"]["events"],
+        "valid_events": split_statistics["valid"]["events"],
+        "test_events": split_statistics["test"]["events"],
+        "train_sessions": split_statistics["train"]["sessions"],
+        "valid_sessions": split_statistics["valid"]["sessions"],
+        "test_sessions": split_statistics["test"]["sessions"],
+        "test_predictions": n_predictions,
+        "ties": config.ties,
+        "exclude_seen": config.exclude_seen,
+        "archive": archive_summary["source"],
+        "archive_md5": archive_summary["md5"],
+    }
+    return metrics
+
+
+def plot_metrics(metrics: dict, params: dict) -> plt.Figure:
+    """Bars of Recall@K and MRR@K (largest K) per method."""
+    k = max(validate_section("evaluation", params).ks)
+    return plots.method_comparison(metrics, [f"recall@{k}", f"mrr@{k}"])
+
+
+def recommend_examples(
+    gru4rec_model: keras.Model,
+    test_sessions: pd.DataFrame,
+    item_index: pd.DataFrame,
+    movies: pd.DataFrame,
+    params: dict,
+    seed: int,
+) -> pd.DataFrame:
+    """Top-N next movies, with titles, for a few test sessions (seeded choice).
+
+    Each example shows the session's first half as the history and its true next movie.
+    """
+    config: EvaluationParams = validate_section("evaluation", params)
+    lengths = test_sessions.groupby("session_id").size()
+    candidates = lengths.index[lengths >= 4].to_numpy()
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(candidates, size=min(config.n_examples, len(candidates)), replace=False)
+    titles = movies.set_index("item")["title"]
+    item_of_idx = item_index.sort_values("item_idx")["item"].to_numpy()
+    scorer = GRU4RecScorer(gru4rec_model)
+    rows = []
+    for session_id in np.sort(chosen):
+        session = test_sessions[test_sessions["session_id"] == session_id]
+        history = session["item_idx"].to_numpy()[: len(session) // 2]
+        target = int(session["item"].to_numpy()[len(history)])
+        scorer.start(1)
+        for item in history:
+            scores = scorer.step(np.array([item], dtype=np.int32))[0]
+        if config.exclude_seen:
+            scores[history] = -np.inf
+        top = np.argsort(-scores, kind="stable")[: config.n_recommendations]
+        history_titles = " | ".join(titles.get(i, str(i)) for i in item_of_idx[history][-3:])
+        for rank, idx in enumerate(top, start=1):
+            item = int(item_of_idx[idx])
+            rows.append(
+                {
+                    "session_id": int(session_id),
+                    "user": int(session["user"].iloc[0]),
+                    "history_length": len(history),
+                    "last_watched": history_titles,
+                    "next_watched": titles.get(target, str(target)),
+                    "rank": rank,
+                    "recommended": titles.get(item, str(item)),
+                    "score": float(scores[idx]),
+                    "is_next": item == target,
+                }
+            )
+    return pd.DataFrame(rows)

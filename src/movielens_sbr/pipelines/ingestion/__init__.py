@@ -1,0 +1,5 @@
+"""The ingestion pipeline."""
+
+from movielens_sbr.pipelines.ingestion.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,50 @@
+"""Training nodes: splits -> a trained GRU4Rec step model and its history."""
+
+import keras
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from movielens_sbr import plots
+from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, train
+from movielens_sbr.params import TrainingParams, validate_section
+
+
+def train_gru4rec(
+    train_sessions: pd.DataFrame,
+    valid_sessions: pd.DataFrame,
+    item_index: pd.DataFrame,
+    params: dict,
+    seed: int,
+) -> tuple[keras.Model, dict]:
+    """Train on the train split, keep the epoch with the best validation metric."""
+    config: TrainingParams = validate_section("training", params)
+    n_items = len(item_index)
+    valid = SessionArrays.from_frame(valid_sessions)
+    k = int(config.selection_metric.split("@")[1])
+
+    def validate(model: keras.Model) -> dict[str, float]:
+        predictions = evaluate(
+            GRU4RecScorer(model), valid, n_items, batch_size=config.eval_batch_size
+        )
+        return predictions.metrics([k])
+
+    model_config = GRU4RecConfig(
+        **config.model_dump(exclude={"layers", "eval_batch_size"}),
+        layers=tuple(config.layers),
+        seed=seed,
+    )
+    result = train(SessionArrays.from_frame(train_sessions), n_items, model_config, validate)
+    history = {
+        "config": result.config,
+        "best_epoch": result.best_epoch,
+        "train_events": len(train_sessions),
+        "epochs": result.history,
+    }
+    return result.model, history
+
+
+def plot_training_history(training_history: dict) -> plt.Figure:
+    """Loss and validation metrics per epoch."""
+    return plots.training_history(training_history["epochs"])

@@ -1,0 +1,76 @@
+"""Figures for the reports (matplotlib, headless; no Kedro imports)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def session_length_distribution(lengths: np.ndarray) -> plt.Figure:
+    """Histogram of session lengths (log bins) with the cumulative share of events."""
+    lengths = np.sort(np.asarray(lengths))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    bins = np.unique(np.logspace(0, np.log10(max(lengths.max(), 2)), 40).astype(int))
+    ax.hist(lengths, bins=bins, color="tab:blue", alpha=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("session length (events)")
+    ax.set_ylabel("sessions")
+    share = ax.twinx()
+    share.plot(lengths, np.cumsum(lengths) / lengths.sum(), color="tab:red")
+    share.set_ylabel("cumulative share of events", color="tab:red")
+    share.set_ylim(0, 1)
+    ax.set_title(f"{len(lengths):,} sessions, median length {np.median(lengths):.0f}")
+    fig.tight_layout()
+    return fig
+
+
+def events_per_day(timestamps: pd.Series, boundaries: dict[str, str]) -> plt.Figure:
+    """Events per day with the train/valid/test boundaries marked."""
+    days = pd.to_datetime(timestamps).dt.floor("D").value_counts().sort_index()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(days.index, days.to_numpy(), lw=0.8)
+    ax.set_yscale("log")
+    for label, when in boundaries.items():
+        ax.axvline(pd.Timestamp(when), color="k", ls="--", lw=1)
+        ax.annotate(label, (pd.Timestamp(when), days.max()), rotation=90, va="top", ha="right")
+    ax.set_ylabel("events per day")
+    ax.set_title("Events per day and split boundaries")
+    fig.tight_layout()
+    return fig
+
+
+def training_history(history: list[dict]) -> plt.Figure:
+    """Training loss and validation metrics per epoch."""
+    frame = pd.DataFrame(history)
+    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_ax.plot(frame["epoch"], frame["loss"], marker="o")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("training loss")
+    for column in [c for c in frame.columns if c.startswith("valid_")]:
+        metric_ax.plot(frame["epoch"], frame[column], marker="o", label=column)
+    metric_ax.set_xlabel("epoch")
+    metric_ax.set_ylabel("validation metric")
+    if metric_ax.lines:
+        metric_ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def method_comparison(metrics: dict[str, dict], names: list[str]) -> plt.Figure:
+    """Grouped bars: one group per metric, one bar per method."""
+    methods = [m for m, values in metrics.items() if isinstance(values, dict) and m != "dataset"]
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        values = [metrics[m].get(name, np.nan) for m in methods]
+        ax.bar(methods, values, color=plt.cm.tab10(np.arange(len(methods))))
+        ax.set_title(name)
+        ax.tick_params(axis="x", rotation=30)
+        for x, value in enumerate(values):
+            ax.annotate(f"{value:.3f}", (x, value), ha="center", va="bottom", fontsize=8)
+    fig.tight_layout()
+    return fig

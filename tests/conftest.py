@@ -1,0 +1,85 @@
+"""Shared fixtures: small MovieLens-format archives that the tests build themselves."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_ARCHIVE = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ml-1m-users-1-2999.zip"
+)
+
+GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
+
+
+def make_ratings_lines(n_users: int = 60, n_items: int = 40, seed: int = 0) -> list[str]:
+    """Ratings in the official ``UserID::MovieID::Rating::Timestamp`` format.
+
+    Users watch movies along a noisy chain (item i is often followed by i + 1), in bursts
+    with several ratings in the same second, over about three months, so every pipeline
+    step (gaps, ties, a time split, learnable transitions) has something to do.
+    """
+    rng = np.random.default_rng(seed)
+    lines = []
+    start = 975_000_000  # 2000-11-23
+    for user in range(1, n_users + 1):
+        time = start + int(rng.integers(0, 90 * 86_400))
+        item = int(rng.integers(1, n_items + 1))
+        seen: set[int] = set()
+        for _ in range(int(rng.integers(8, 30))):
+            if item not in seen:
+                seen.add(item)
+                lines.append(f"{user}::{item}::{int(rng.integers(1, 6))}::{time}")
+            item = item % n_items + 1 if rng.random() < 0.8 else int(rng.integers(1, n_items + 1))
+            gap = rng.choice([0, 0, 30, 200, 7_200 * 3])  # same second, minutes, or a new session
+            time += int(gap)
+    return lines
+
+
+def make_movies_lines(n_items: int = 40) -> list[str]:
+    """Movies in the official ``MovieID::Title::Genres`` format (ISO-8859-1 titles)."""
+    lines = []
+    for item in range(1, n_items + 1):
+        title = f"Movie {item} (19{50 + item % 50})"
+        if item == 1:
+            title = "Amélie (2001)"
+        if item == 2:
+            title = "Matrix, The (1999)"
+        genres = "|".join(GENRES[(item + k) % len(GENRES)] for k in range(1 + item % 3))
+        lines.append(f"{item}::{title}::{genres}")
+    return lines
+
+
+def write_archive(
+    path: Path,
+    ratings_lines: list[str] | None = None,
+    movies_lines: list[str] | None = None,
+    folder: str = "ml-1m",
+) -> Path:
+    """Write a zip laid out like the official ml-1m.zip."""
+    ratings_lines = make_ratings_lines() if ratings_lines is None else ratings_lines
+    movies_lines = make_movies_lines() if movies_lines is None else movies_lines
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            f"{folder}/ratings.dat", ("\n".join(ratings_lines) + "\n").encode("latin-1")
+        )
+        archive.writestr(f"{folder}/movies.dat", ("\n".join(movies_lines) + "\n").encode("latin-1"))
+    return path
+
+
+@pytest.fixture
+def tiny_archive(tmp_path: Path) -> Path:
+    """A small valid archive in the official format."""
+    return write_archive(tmp_path / "ml-1m.zip")
+
+
+@pytest.fixture
+def shared_archive() -> Path:
+    """The shared real data, or a skip that says why."""
+    if not SHARED_ARCHIVE.exists():
+        pytest.skip(f"shared MovieLens data not found at {SHARED_ARCHIVE.resolve()}")
+    return SHARED_ARCHIVE.resolve()

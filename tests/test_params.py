@@ -1,0 +1,55 @@
+"""Parameter files: the shipped ones are valid, bad values are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from movielens_sbr.params import ParameterError, validate_parameters, validate_section
+
+CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
+
+
+def shipped_parameters() -> dict:
+    params: dict = {}
+    for path in sorted(CONF.glob("parameters*.yml")):
+        params.update(yaml.safe_load(path.read_text()))
+    return params
+
+
+def test_shipped_parameter_files_are_valid():
+    params = shipped_parameters()
+    assert {"seed", "sessions", "training", "evaluation"} <= set(params)
+    validate_parameters(params)
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "named"),
+    [
+        ("training", {"batch_size": -5}, "training.batch_size"),
+        ("training", {"layers": []}, "training.layers"),
+        ("training", {"layer_size": 100}, "training.layer_size"),
+        ("training", {"epochs": "many"}, "training.epochs"),
+        ("sessions", {"gap_minutes": 0}, "sessions.gap_minutes"),
+        ("sessions", {"tie_order": "items"}, "sessions.tie_order"),
+        ("evaluation", {"ks": []}, "evaluation.ks"),
+        ("evaluation", {"ties": "optimist"}, "evaluation.ties"),
+    ],
+)
+def test_bad_values_name_the_key(section, values, named):
+    with pytest.raises(ParameterError) as error:
+        validate_section(section, values)
+    assert named in str(error.value)
+    assert f"parameters_{section}.yml" in str(error.value)
+
+
+def test_misspelled_choice_lists_the_allowed_values():
+    with pytest.raises(ParameterError, match="'random', 'file' or 'item'"):
+        validate_section("sessions", {"tie_order": "time"})
+
+
+def test_bad_seed():
+    with pytest.raises(ParameterError, match="seed"):
+        validate_parameters({"seed": -1})
