@@ -1,0 +1,211 @@
+"""Benchmark on the shared real data: speed, memory and accuracy of every method, one run.
+
+Usage:
+    python scripts/benchmark.py [--archive PATH] [--epochs N] [--no-seed-recipe] [--no-append]
+
+Measures, in one process and on the same splits (built with conf/base parameters):
+our GRU4Rec training throughput after a warm-up (events/s), time per epoch, training time,
+evaluation time, test Recall@20/MRR@20; the same for the seed tutorial's recipe trained for
+the same wall-clock time; and the baselines. Writes a JSON to
+data/08_reporting/benchmarks/ and appends a row to docs/benchmarks.md. Absolute times drift
+on shared machines: compare the ratios within a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from movielens_sbr.data.movielens import parse_movies, parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.evaluation.baselines import Markov, Popularity  # noqa: E402
+from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
+from movielens_sbr.model.batching import SessionArrays  # noqa: E402
+from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, train  # noqa: E402
+from movielens_sbr.params import validate_parameters  # noqa: E402
+from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
+from seed_recipe import as_step_model, train_for  # noqa: E402
+
+DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "ml-1m-users-1-2999.zip"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_parameters() -> dict:
+    params: dict = {}
+    for path in sorted((ROOT / "conf" / "base").glob("parameters*.yml")):
+        params.update(yaml.safe_load(path.read_text()))
+    validate_parameters(params)
+    return params
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def timed_evaluation(scorer, test, n_items, params) -> dict:
+    started = time.perf_counter()
+    predictions = evaluate(
+        scorer,
+        test,
+        n_items,
+        batch_size=params["evaluation"]["batch_size"],
+        exclude_seen=params["evaluation"]["exclude_seen"],
+    )
+    metrics = predictions.metrics([20], params["evaluation"]["ties"])
+    return {**metrics, "eval_s": time.perf_counter() - started}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--epochs", type=int, default=None, help="default: parameters_training.yml")
+    parser.add_argument("--no-seed-recipe", action="store_true")
+    parser.add_argument("--no-append", action="store_true", help="do not touch docs/benchmarks.md")
+    args = parser.parse_args()
+
+    params = load_parameters()
+    seed = params["seed"]
+    training = dict(params["training"])
+    if args.epochs:
+        training["epochs"] = args.epochs
+    result: dict = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": "python " + " ".join(["scripts/benchmark.py", *sys.argv[1:]]),
+        "git_commit": git_commit(),
+        "cores": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "versions": {
+            p: version(p) for p in ("tensorflow-cpu", "keras", "numpy", "pandas", "kedro")
+        },
+        "archive": str(args.archive),
+    }
+
+    started = time.perf_counter()
+    raw = read_archive(args.archive)
+    ratings, _movies = parse_ratings(raw.ratings), parse_movies(raw.movies)
+    result["ingestion_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    events, log = build_session_events(ratings, params["sessions"], seed)
+    train_df, _valid_df, test_df, item_index, stats = split_sessions(
+        events, log, params["sessions"]
+    )
+    result["sessions_s"] = time.perf_counter() - started
+    n_items = len(item_index)
+    train_sessions = SessionArrays.from_frame(train_df)
+    test_sessions = SessionArrays.from_frame(test_df)
+    result["dataset"] = {
+        "n_items": n_items,
+        "train_events": stats["train"]["events"],
+        "test_events": stats["test"]["events"],
+        "test_predictions": stats["test"]["predictions"],
+    }
+
+    config = GRU4RecConfig(
+        **{k: v for k, v in training.items() if k not in {"layers", "eval_batch_size"}},
+        layers=tuple(training["layers"]),
+        seed=seed,
+    )
+    started = time.perf_counter()
+    trained = train(train_sessions, n_items, config)
+    train_s = time.perf_counter() - started
+    warm = trained.history[1:] or trained.history
+    ours = {
+        "config": {
+            "layers": list(config.layers),
+            "batch_size": config.batch_size,
+            "epochs": config.epochs,
+            "loss": "cross_entropy",
+            "optimizer": config.optimizer,
+        },
+        "events_per_s": sum(h["events_per_second"] for h in warm) / len(warm),
+        "epoch_s": sum(h["train_seconds"] for h in warm) / len(warm),
+        "train_s": train_s,
+        **timed_evaluation(GRU4RecScorer(trained.model), test_sessions, n_items, params),
+    }
+    result["gru4rec"] = ours
+    for baseline in (Popularity(train_sessions, n_items), Markov(train_sessions, n_items)):
+        result[baseline.name] = timed_evaluation(baseline, test_sessions, n_items, params)
+
+    if not args.no_seed_recipe:
+        model, timings = train_for(train_sessions, n_items, budget_s=train_s, seed=seed)
+        step_model = as_step_model(model, n_items)
+        result["seed_recipe"] = {
+            **timings,
+            **timed_evaluation(GRU4RecScorer(step_model), test_sessions, n_items, params),
+        }
+        result["ratios"] = {
+            "events_per_s_ours_over_seed": ours["events_per_s"] / timings["events_per_s"],
+            "recall@20_ours_over_seed": ours["recall@20"]
+            / max(result["seed_recipe"]["recall@20"], 1e-9),
+        }
+    result["ratios"] = {
+        **result.get("ratios", {}),
+        "recall@20_ours_over_markov": ours["recall@20"] / result["markov"]["recall@20"],
+        "mrr@20_ours_over_markov": ours["mrr@20"] / result["markov"]["mrr@20"],
+    }
+    result["peak_rss_mb"] = peak_rss_mb()
+
+    out_dir = ROOT / "data" / "08_reporting" / "benchmarks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_path = out_dir / f"benchmark_{result['date'].replace(':', '')}.json"
+    tmp = out_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    os.replace(tmp, out_path)
+    print(json.dumps(result, indent=2))
+    if not args.no_append:
+        append_row(result)
+
+
+def append_row(result: dict) -> None:
+    ours, seed = result["gru4rec"], result.get("seed_recipe")
+    setup = ours["config"]
+    row = (
+        f"| {result['date'][:10]} | {result['git_commit']} | {result['cores']} "
+        f"| `{result['command']}` "
+        f"| {setup['layers']}/{setup['batch_size']}, {setup['epochs']} ep "
+        f"| {ours['events_per_s']:,.0f} | {ours['epoch_s']:.1f} | {ours['train_s']:.0f} "
+        f"| {ours['eval_s']:.2f} | {result['peak_rss_mb']:,.0f} "
+        f"| {ours['recall@20']:.4f} / {ours['mrr@20']:.4f} "
+        f"| {result['markov']['recall@20']:.4f} / {result['markov']['mrr@20']:.4f} "
+        f"| {result['pop']['recall@20']:.4f} / {result['pop']['mrr@20']:.4f} "
+        + (
+            f"| {seed['events_per_s']:,.0f} ev/s, {seed['recall@20']:.4f} / {seed['mrr@20']:.4f} |"
+            if seed
+            else "| - |"
+        )
+    )
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    marker = "<!-- benchmark rows: appended by scripts/benchmark.py -->"
+    path.write_text(
+        text.replace(marker, marker + "\n" + row) if marker in text else text + row + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
