@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import resource
@@ -86,9 +87,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: parameters_training.yml")
     parser.add_argument("--no-seed-recipe", action="store_true")
     parser.add_argument("--no-append", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a parameter, e.g. --set training.loss=bpr_max (repeatable)",
+    )
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     params = load_parameters()
+    for override in args.set:
+        key, value = override.split("=", 1)
+        section, name = key.split(".", 1)
+        params[section][name] = yaml.safe_load(value)
+    validate_parameters(params)
     seed = params["seed"]
     training = dict(params["training"])
     if args.epochs:

@@ -83,3 +83,31 @@ def shared_archive() -> Path:
     if not SHARED_ARCHIVE.exists():
         pytest.skip(f"shared MovieLens data not found at {SHARED_ARCHIVE.resolve()}")
     return SHARED_ARCHIVE.resolve()
+
+
+SESSIONS_PARAMS = {"session_mode": "gap", "gap_minutes": 60, "min_item_support": 2}
+
+
+@pytest.fixture
+def ratings():
+    """Parsed ratings of the generated archive lines."""
+    from movielens_sbr.data.movielens import parse_ratings
+
+    return parse_ratings(("\n".join(make_ratings_lines(n_users=80)) + "\n").encode())
+
+
+@pytest.fixture
+def movies():
+    """Parsed movies of the generated archive lines."""
+    from movielens_sbr.data.movielens import parse_movies
+
+    return parse_movies(("\n".join(make_movies_lines()) + "\n").encode("latin-1"))
+
+
+@pytest.fixture
+def splits(ratings):
+    """Train, valid, test, item index and statistics from the sessions nodes."""
+    from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions
+
+    events, log = build_session_events(ratings, SESSIONS_PARAMS, seed=1)
+    return split_sessions(events, log, SESSIONS_PARAMS)

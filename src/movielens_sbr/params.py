@@ -33,12 +33,18 @@ class TrainingParams(_Strict):
     """conf/base/parameters_training.yml: ``training``."""
 
     layers: list[int] = Field(default_factory=lambda: [256], min_length=1)
-    embedding: Literal["embedding", "onehot"] = "embedding"
+    embedding: Literal["embedding", "onehot", "constrained"] = "embedding"
     embedding_dim: int = Field(256, gt=0)
     dropout_embedding: float = Field(0.0, ge=0, lt=1)
     dropout_hidden: float = Field(0.0, ge=0, lt=1)
+    loss: Literal["cross_entropy", "sampled_cross_entropy", "bpr_max"] = "cross_entropy"
+    n_sample: int = Field(2048, ge=0)
+    sample_alpha: float = Field(0.5, ge=0, le=1)
+    logq: float = Field(1.0, ge=0)
+    bpreg: float = Field(1.0, ge=0)
     optimizer: Literal["adam", "adagrad"] = "adam"
     learning_rate: float = Field(0.001, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
     batch_size: int = Field(128, gt=0)
     epochs: int = Field(5, gt=0)
     steps_per_call: int = Field(64, gt=0)

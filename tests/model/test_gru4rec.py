@@ -8,7 +8,13 @@ import pytest
 
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, build_step_model, train
+from movielens_sbr.model.gru4rec import (
+    GRU4RecConfig,
+    GRU4RecNetwork,
+    GRU4RecScorer,
+    build_step_model,
+    train,
+)
 
 N_ITEMS = 12
 TINY = dict(layers=(16,), embedding_dim=8, batch_size=4, steps_per_call=8, learning_rate=0.05)
@@ -32,9 +38,27 @@ def test_step_model_shapes_and_two_layers(embedding):
     assert state_0.shape == (3, 16) and state_1.shape == (3, 8)
 
 
-def test_training_learns_a_deterministic_chain():
+@pytest.mark.parametrize(
+    ("loss", "embedding", "optimizer"),
+    [
+        ("cross_entropy", "embedding", "adam"),
+        ("sampled_cross_entropy", "constrained", "adagrad"),
+        ("bpr_max", "constrained", "adagrad"),
+        ("cross_entropy", "onehot", "adam"),
+    ],
+)
+def test_training_learns_a_deterministic_chain(loss, embedding, optimizer):
     sessions = chain_sessions()
-    result = train(sessions, N_ITEMS, GRU4RecConfig(**TINY, epochs=4))
+    config = GRU4RecConfig(
+        **TINY,
+        epochs=4,
+        loss=loss,
+        embedding=embedding,
+        optimizer=optimizer,
+        n_sample=4,
+        momentum=0.5 if optimizer == "adagrad" else 0.0,
+    )
+    result = train(sessions, N_ITEMS, config)
     predictions = evaluate(GRU4RecScorer(result.model), chain_sessions(seed=1), N_ITEMS)
     assert predictions.metrics([1])["recall@1"] > 0.9
     assert result.history[-1]["loss"] < result.history[0]["loss"]
@@ -87,6 +111,18 @@ def test_saved_model_loads_without_project_code(tmp_path):
     loaded = keras.models.load_model(path)
     inputs = [np.array([4], np.int32), np.zeros((1, 16), np.float32)]
     np.testing.assert_allclose(loaded(inputs)[0], model(inputs)[0], rtol=1e-6)
+
+
+def test_constrained_export_copies_the_tied_weights():
+    network = GRU4RecNetwork(N_ITEMS, GRU4RecConfig(**TINY, embedding="constrained"))
+    step = network.to_step_model()
+    embedding = step.get_layer("item_embedding").get_weights()[0]
+    assert embedding.shape == (N_ITEMS, 16)  # tied: the embedding has the last layer's size
+    np.testing.assert_array_equal(step.get_layer("scores").get_weights()[0], embedding.T)
+    inputs = [np.array([3, 7], np.int32), np.zeros((2, 16), np.float32)]
+    hidden, _ = network.trunk(inputs)
+    expected = hidden.numpy() @ embedding.T + network.output_bias.numpy()
+    np.testing.assert_allclose(step(inputs)[0], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_invalid_config_is_rejected():

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,12 +109,13 @@ def download(
                     out.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)
+                if total and received != total:
+                    raise OSError(f"connection closed after {received} of {total} bytes")
                 logger.info(
-                    "Downloaded %s: %.1f MB in %.1f s%s",
+                    "Downloaded %s: %.1f MB in %.1f s",
                     url,
                     received / 1e6,
                     time.monotonic() - started,
-                    f" (expected {total / 1e6:.1f} MB)" if total and total != received else "",
                 )
             if md5 is not None and digest.hexdigest() != md5:
                 partial.unlink(missing_ok=True)
@@ -189,7 +191,8 @@ def read_archive(path: Path) -> RawArchive:
                 if len(data) > MAX_MEMBER_BYTES:
                     raise ArchiveError(f"{path}: {member} unpacks beyond {MAX_MEMBER_BYTES} bytes.")
                 files[wanted] = data
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as error:
+        # Damaged streams, encrypted members and unknown compression all land here.
         raise ArchiveError(
             f"{path} is not a readable zip archive ({error}): it may be truncated or corrupt; "
             "delete it and download or copy it again."
@@ -229,45 +232,71 @@ def resolve_archive(
 # Parsing
 
 
-def _line_report(
-    file_name: str, bad_lines: np.ndarray, reasons: list[str], lines: list[str]
-) -> str:
+_RATING_FIELDS = ("UserID", "MovieID", "Rating", "Timestamp")
+_RATING_BOUNDS = {
+    "UserID": (1, 2**31 - 1),
+    "MovieID": (1, 2**31 - 1),
+    "Rating": (1, 5),
+    "Timestamp": (_MIN_TIMESTAMP, _MAX_TIMESTAMP),
+}
+
+
+def _line_report(file_name: str, problems: list[tuple[int, str, str]]) -> str:
+    """``problems`` are (line number, reason, line text), one per bad line."""
     shown = "\n".join(
-        f"  {file_name}, line {line}: {reason}: {text!r}"
-        for line, reason, text in zip(bad_lines[:5], reasons[:5], lines[:5], strict=False)
+        f"  {file_name}, line {line}: {reason}: {text[:80]!r}"
+        for line, reason, text in problems[:5]
     )
-    return f"{len(bad_lines)} bad line(s) in {file_name}; the first ones:\n{shown}"
+    return f"{len(problems)} bad line(s) in {file_name}; the first ones:\n{shown}"
+
+
+def _rating_line_problem(line: str) -> str | None:
+    if "\t" in line:
+        return "tab separator: fields must be separated by '::'"
+    fields = line.split("::")
+    if len(fields) != 4:
+        return f"expected 4 fields separated by '::', found {len(fields)}"
+    reasons = []
+    for name, field in zip(_RATING_FIELDS, fields, strict=True):
+        text = field.strip()
+        if not (text.isascii() and text.lstrip("-").isdigit()):
+            reasons.append(f"{name} {field!r} is not an integer")
+            continue
+        low, high = _RATING_BOUNDS[name]
+        if not low <= int(text) <= high:
+            reasons.append(f"{name} {text} is outside {low}..{high}")
+    return "; ".join(reasons) or None
 
 
 def _diagnose_ratings(text: str, file_name: str) -> ParseError:
-    """Slow path, only taken when the fast parser fails: find the offending lines."""
-    bad, reasons, contents = [], [], []
+    """Slow path, taken only when the fast parser or a value check fails: find the lines.
+
+    Line numbers count every line of the file, blank ones included; blank lines are
+    otherwise ignored.
+    """
+    problems = []
     for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split("::")
-        reason = None
-        if len(fields) != 4:
-            reason = f"expected 4 fields separated by '::', found {len(fields)}"
-        elif not all(field.strip().lstrip("-").isdigit() for field in fields):
-            reason = "UserID, MovieID, Rating and Timestamp must be integers"
-        if reason:
-            bad.append(number)
-            reasons.append(reason)
-            contents.append(line[:80])
-    if not bad:
+        if line.strip():
+            reason = _rating_line_problem(line)
+            if reason:
+                problems.append((number, reason, line))
+    if not problems:
         return ParseError(f"{file_name} could not be parsed, but no line looks wrong.")
-    return ParseError(_line_report(file_name, np.asarray(bad), reasons, contents))
+    return ParseError(_line_report(file_name, problems))
 
 
 def parse_ratings(data: bytes, file_name: str = "ratings.dat") -> pd.DataFrame:
     """Parse ``UserID::MovieID::Rating::Timestamp`` lines into a typed DataFrame.
 
     Returns columns user (int32), item (int32), rating (int8), timestamp (datetime64[s]).
+    Good files take the fast path (pyarrow's CSV reader); any failure re-reads the text
+    line by line to report file, line numbers and reasons.
     """
     if not data.strip():
         raise ParseError(f"{file_name} is empty.")
     text_bytes = data.replace(b"\r\n", b"\n")
-    if b"\t" in text_bytes:
-        raise ParseError(f"{file_name} contains tab characters: the MovieLens 1M format is '::'.")
+    if b"\t" in text_bytes:  # the fast path turns '::' into tabs, so tabs must not pass it
+        raise _diagnose_ratings(text_bytes.decode("latin-1"), file_name)
     try:
         table = pacsv.read_csv(
             io.BytesIO(text_bytes.replace(b"::", b"\t")),
@@ -285,49 +314,52 @@ def parse_ratings(data: bytes, file_name: str = "ratings.dat") -> pd.DataFrame:
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise _diagnose_ratings(text_bytes.decode("latin-1"), file_name) from error
     ratings = table.to_pandas()
-    checks = {
-        "UserID must be positive": ratings["user"].to_numpy() <= 0,
-        "MovieID must be positive": ratings["item"].to_numpy() <= 0,
-        "Rating must be between 1 and 5": ~ratings["rating"].between(1, 5).to_numpy(),
-        "Timestamp must be Unix seconds between 1995 and 2033": ~ratings["timestamp"]
-        .between(_MIN_TIMESTAMP, _MAX_TIMESTAMP)
-        .to_numpy(),
-    }
-    problems = [(np.flatnonzero(mask), reason) for reason, mask in checks.items() if mask.any()]
-    if problems:
-        rows = np.concatenate([rows for rows, _ in problems])
-        order = np.argsort(rows, kind="stable")
-        reasons = np.concatenate([[reason] * len(rows) for rows, reason in problems])[order]
-        rows = rows[order]
-        values = [
-            "::".join(str(v) for v in ratings.iloc[row][["user", "item", "rating", "timestamp"]])
-            for row in rows[:5]
-        ]
-        raise ParseError(_line_report(file_name, rows + 1, list(reasons), values))
+    out_of_range = np.zeros(len(ratings), dtype=bool)
+    for column, name in zip(ratings.columns, _RATING_FIELDS, strict=True):
+        low, high = _RATING_BOUNDS[name]
+        out_of_range |= ~ratings[column].between(low, high).to_numpy()
+    if out_of_range.any():
+        raise _diagnose_ratings(text_bytes.decode("latin-1"), file_name)
     ratings["timestamp"] = ratings["timestamp"].astype("datetime64[s]")
     return ratings
 
 
 def parse_movies(data: bytes, file_name: str = "movies.dat") -> pd.DataFrame:
     """Parse ``MovieID::Title::Genres`` (ISO-8859-1) into item, title, year and a genres list."""
-    lines = data.decode("latin-1").replace("\r\n", "\n").splitlines()
-    fields = [line.split("::") for line in lines if line.strip()]
-    bad = [(n, f) for n, f in enumerate(fields, start=1) if len(f) != 3 or not f[0].isdigit()]
-    if bad:
+    rows, problems = [], []
+    for number, line in enumerate(data.decode("latin-1").replace("\r\n", "\n").splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("::")
+        movie_id = fields[0].strip()
+        if len(fields) != 3:
+            problems.append(
+                (number, f"expected 3 fields separated by '::', found {len(fields)}", line)
+            )
+        elif not (movie_id.isascii() and movie_id.isdigit() and 0 < int(movie_id) < 2**31):
+            problems.append((number, f"MovieID {fields[0]!r} is not a positive integer", line))
+        else:
+            rows.append((number, int(movie_id), fields[1], fields[2]))
+    if problems:
+        raise ParseError(_line_report(file_name, problems))
+    if not rows:
+        raise ParseError(f"{file_name} is empty.")
+    movies = pd.DataFrame(rows, columns=["line", "item", "title", "genres"])
+    duplicated = movies["item"].duplicated(keep=False)
+    if duplicated.any():
+        dupes = movies[duplicated]
         raise ParseError(
             _line_report(
                 file_name,
-                np.asarray([n for n, _ in bad]),
-                ["expected MovieID::Title::Genres with an integer MovieID"] * len(bad),
-                ["::".join(f)[:80] for _, f in bad],
+                [
+                    (line, f"duplicate MovieID {item}", f"{item}::{title}")
+                    for line, item, title in dupes[["line", "item", "title"]].itertuples(
+                        index=False
+                    )
+                ],
             )
         )
-    movies = pd.DataFrame(fields, columns=["item", "title", "genres"])
     movies["item"] = movies["item"].astype("int32")
     movies["year"] = movies["title"].str.extract(r"\((\d{4})\)\s*$", expand=False).astype("Int16")
     movies["genres"] = movies["genres"].str.split("|")
-    duplicated = movies["item"].duplicated()
-    if duplicated.any():
-        lines_ = np.flatnonzero(duplicated.to_numpy()) + 1
-        raise ParseError(f"{file_name}: duplicate MovieID on line(s) {lines_[:5].tolist()}")
     return movies[["item", "title", "year", "genres"]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
@@ -20,46 +20,66 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from movielens_sbr.model.batching import LaneSchedule, SessionArrays, lane_schedule
+from movielens_sbr.model.losses import (
+    LOSSES,
+    bpr_max,
+    full_cross_entropy,
+    sample_negatives,
+    sampled_cross_entropy,
+)
+from movielens_sbr.model.optimizers import AdagradMomentum
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_MODES = ("embedding", "onehot")
-OPTIMIZERS = ("adam", "adagrad")
+EMBEDDING_MODES = ("embedding", "onehot", "constrained")
+OPTIMIZERS = ("adagrad", "adam")
 
 
 @dataclass(frozen=True)
 class GRU4RecConfig:
-    """Every training choice of the model; defaults are the project's tuned values."""
+    """Every training choice of the model (see conf/base/parameters_training.yml)."""
 
     layers: tuple[int, ...] = (256,)
+    # "constrained" ties the output item weights to the input embedding (GRU4Rec's best
+    # setting); its embedding size is the last layer's size.
     embedding: str = "embedding"
     embedding_dim: int = 256
     dropout_embedding: float = 0.0
     dropout_hidden: float = 0.0
+    loss: str = "cross_entropy"
+    n_sample: int = 2048
+    sample_alpha: float = 0.5
+    logq: float = 1.0
+    bpreg: float = 1.0
     optimizer: str = "adam"
     learning_rate: float = 0.001
+    momentum: float = 0.0
     batch_size: int = 128
     epochs: int = 10
     steps_per_call: int = 64
     selection_metric: str = "recall@20"
     seed: int = 42
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.embedding not in EMBEDDING_MODES:
-            raise ValueError(f"embedding must be one of {EMBEDDING_MODES}, got {self.embedding!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        for name, allowed in (
+            ("embedding", EMBEDDING_MODES),
+            ("optimizer", OPTIMIZERS),
+            ("loss", LOSSES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+    @property
+    def input_dim(self) -> int:
+        return self.layers[-1] if self.embedding == "constrained" else self.embedding_dim
 
 
-def build_step_model(n_items: int, config: GRU4RecConfig) -> keras.Model:
-    """One GRU4Rec step as a functional model of standard Keras layers."""
-    item = keras.Input(shape=(), dtype="int32", name="item")
-    states = [keras.Input(shape=(size,), name=f"state_{i}") for i, size in enumerate(config.layers)]
+def _trunk(item, states, n_items: int, config: GRU4RecConfig):
+    """Input encoding, dropout and the GRU layers, applied to Keras tensors."""
     if config.embedding == "onehot":
         x = keras.layers.CategoryEncoding(n_items, output_mode="one_hot", name="onehot")(item)
     else:
-        x = keras.layers.Embedding(n_items, config.embedding_dim, name="item_embedding")(item)
+        x = keras.layers.Embedding(n_items, config.input_dim, name="item_embedding")(item)
     x = keras.layers.Dropout(config.dropout_embedding, name="dropout_embedding")(x)
     new_states = []
     for i, (size, state) in enumerate(zip(config.layers, states, strict=True)):
@@ -69,56 +89,128 @@ def build_step_model(n_items: int, config: GRU4RecConfig) -> keras.Model:
         )
         new_states.append(new_state)
         x = keras.layers.Dropout(config.dropout_hidden, name=f"dropout_hidden_{i}")(x)
-    scores = keras.layers.Dense(n_items, name="scores")(x)
+    return x, new_states
+
+
+def _inputs(config: GRU4RecConfig):
+    item = keras.Input(shape=(), dtype="int32", name="item")
+    states = [keras.Input(shape=(size,), name=f"state_{i}") for i, size in enumerate(config.layers)]
+    return item, states
+
+
+def build_step_model(n_items: int, config: GRU4RecConfig) -> keras.Model:
+    """One GRU4Rec step as a functional model of standard Keras layers (the saved artefact)."""
+    item, states = _inputs(config)
+    hidden, new_states = _trunk(item, states, n_items, config)
+    scores = keras.layers.Dense(n_items, name="scores")(hidden)
     return keras.Model([item, *states], [scores, *new_states], name="gru4rec_step")
+
+
+class GRU4RecNetwork:
+    """The trainable network: the trunk, and output item weights that may be tied."""
+
+    def __init__(self, n_items: int, config: GRU4RecConfig):
+        self.n_items = n_items
+        self.config = config
+        item, states = _inputs(config)
+        hidden, new_states = _trunk(item, states, n_items, config)
+        self.trunk = keras.Model([item, *states], [hidden, *new_states], name="gru4rec_trunk")
+        if config.embedding == "constrained":
+            self.output_weights = self.trunk.get_layer("item_embedding").embeddings
+            own_weights = []
+        else:
+            limit = np.sqrt(6.0 / (n_items + config.layers[-1]))
+            initial = np.random.default_rng(config.seed).uniform(
+                -limit, limit, (n_items, config.layers[-1])
+            )
+            self.output_weights = tf.Variable(initial.astype(np.float32), name="output_weights")
+            own_weights = [self.output_weights]
+        self.output_bias = tf.Variable(tf.zeros([n_items]), name="output_bias")
+        self.trainable_variables = [
+            *self.trunk.trainable_variables,
+            *own_weights,
+            self.output_bias,
+        ]
+
+    def to_step_model(self) -> keras.Model:
+        """A standard-layer step model with the current weights (output weights copied)."""
+        step = build_step_model(self.n_items, self.config)
+        for layer in self.trunk.layers:
+            if layer.weights:
+                step.get_layer(layer.name).set_weights(layer.get_weights())
+        step.get_layer("scores").set_weights(
+            [np.asarray(self.output_weights).T, np.asarray(self.output_bias)]
+        )
+        return step
 
 
 def _make_optimizer(config: GRU4RecConfig) -> keras.optimizers.Optimizer:
     if config.optimizer == "adagrad":
-        return keras.optimizers.Adagrad(learning_rate=config.learning_rate)
+        return AdagradMomentum(learning_rate=config.learning_rate, momentum=config.momentum)
     return keras.optimizers.Adam(learning_rate=config.learning_rate)
 
 
 class _Trainer:
     """Holds the lane hidden states as variables and the compiled chunk of training steps."""
 
-    def __init__(self, model: keras.Model, config: GRU4RecConfig):
-        self.model = model
+    def __init__(self, network: GRU4RecNetwork, config: GRU4RecConfig, item_counts: np.ndarray):
+        self.network = network
+        self.config = config
         self.optimizer = _make_optimizer(config)
-        self.optimizer.build(model.trainable_variables)
+        self.optimizer.build(network.trainable_variables)
         self.states = [
             tf.Variable(tf.zeros((config.batch_size, size)), trainable=False)
             for size in config.layers
         ]
+        # In-batch negatives follow popularity, extra ones popularity^alpha (+1: no zeros).
+        counts = item_counts.astype(np.float64) + 1.0
+        self.log_q_batch = tf.constant(np.log(counts / counts.sum()), tf.float32)
+        powered = counts**config.sample_alpha
+        self.log_q_sample = tf.constant(np.log(powered / powered.sum()), tf.float32)
+        self.sample_cdf = tf.constant(np.cumsum(powered), tf.float32)
         self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True)
 
     def reset_states(self) -> None:
         for state in self.states:
             state.assign(tf.zeros_like(state))
 
+    def _loss(self, hidden, targets, valid):
+        network, config = self.network, self.config
+        weights, bias = network.output_weights, network.output_bias
+        if config.loss == "cross_entropy":
+            return full_cross_entropy(hidden, weights, bias, targets, valid)
+        negatives = sample_negatives(self.sample_cdf, config.n_sample)
+        if config.loss == "bpr_max":
+            return bpr_max(hidden, weights, bias, targets, valid, negatives, config.bpreg)
+        log_q = tf.concat(
+            [tf.gather(self.log_q_batch, targets), tf.gather(self.log_q_sample, negatives)], 0
+        )
+        return sampled_cross_entropy(
+            hidden, weights, bias, targets, valid, negatives, log_q, config.logq
+        )
+
     def _train_chunk(self, inputs, targets, reset, valid):
         total_loss = tf.constant(0.0)
+        variables = self.network.trainable_variables
         for step in tf.range(tf.shape(inputs)[0]):
             keep = 1.0 - tf.cast(reset[step], tf.float32)[:, None]
             for state in self.states:
                 state.assign(state * keep)
-            weights = tf.cast(valid[step], tf.float32)
             with tf.GradientTape() as tape:
-                scores, *new_states = self.model(
+                hidden, *new_states = self.network.trunk(
                     [inputs[step], *[state.value() for state in self.states]], training=True
                 )
-                losses = tf.nn.sparse_softmax_cross_entropy_with_logits(targets[step], scores)
-                loss = tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
-            gradients = tape.gradient(loss, self.model.trainable_variables)
-            self.optimizer.apply_gradients(
-                zip(gradients, self.model.trainable_variables, strict=True)
-            )
+                loss = self._loss(hidden, targets[step], valid[step])
+            gradients = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
             for state, new_state in zip(self.states, new_states, strict=True):
                 state.assign(new_state)
             total_loss += loss
         return total_loss
 
-    def run_epoch(self, schedule: LaneSchedule, steps_per_call: int, progress: tqdm) -> float:
+    def run_epoch(
+        self, schedule: LaneSchedule, steps_per_call: int, progress: tqdm, label: str
+    ) -> float:
         """Train one epoch; returns the mean loss per step.
 
         Progress goes to tqdm on a terminal, and to the log every 30 s otherwise.
@@ -147,7 +239,7 @@ class _Trainer:
                 rate = done / (now - started)
                 logger.info(
                     "%s: %d/%d events, %.0f events/s, loss %.3f, ETA %.0f s",
-                    progress.desc,
+                    label,
                     done,
                     schedule.n_events,
                     rate,
@@ -210,22 +302,25 @@ def train(
     """
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = build_step_model(n_items, config)
-    trainer = _Trainer(model, config)
+    network = GRU4RecNetwork(n_items, config)
+    item_counts = np.bincount(train_sessions.items, minlength=n_items)
+    trainer = _Trainer(network, config, item_counts)
     history: list[dict] = []
-    best_score, best_epoch, best_weights = -np.inf, 0, None
+    best_score, best_epoch, best_model = -np.inf, 0, None
     for epoch in range(1, config.epochs + 1):
         schedule = lane_schedule(train_sessions, config.batch_size, rng)
         started = time.perf_counter()
+        label = f"epoch {epoch}/{config.epochs}"
         with tqdm(
             total=schedule.n_events,
-            desc=f"epoch {epoch}/{config.epochs}",
+            desc=label,
             unit="ev",
             unit_scale=True,
             mininterval=2.0,
             leave=False,
+            disable=None,  # a terminal gets a bar; logs get a line every 30 s
         ) as progress:
-            loss = trainer.run_epoch(schedule, config.steps_per_call, progress)
+            loss = trainer.run_epoch(schedule, config.steps_per_call, progress, label)
         seconds = time.perf_counter() - started
         record = {
             "epoch": epoch,
@@ -233,11 +328,12 @@ def train(
             "train_seconds": seconds,
             "events_per_second": schedule.n_events / seconds,
         }
+        model = network.to_step_model()
         if validate is not None:
             record.update({f"valid_{name}": value for name, value in validate(model).items()})
         score = record.get(f"valid_{config.selection_metric}", -loss)
         if score > best_score:
-            best_score, best_epoch, best_weights = score, epoch, model.get_weights()
+            best_score, best_epoch, best_model = score, epoch, model
         history.append(record)
         logger.info(
             "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
@@ -248,6 +344,4 @@ def train(
             seconds,
             "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
         )
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    return TrainingResult(model, history, best_epoch, asdict(config))
+    return TrainingResult(best_model, history, best_epoch, asdict(config))

@@ -1,0 +1,46 @@
+"""Sessions nodes."""
+
+import pytest
+
+from movielens_sbr.data.sessions import EmptyDataError
+from movielens_sbr.params import ParameterError
+from movielens_sbr.pipelines.sessions.nodes import (
+    build_session_events,
+    plot_events_per_day,
+    plot_session_lengths,
+)
+
+
+def test_split_outputs_are_consistent(splits):
+    train, valid, test, item_index, statistics = splits
+    assert list(item_index["item_idx"]) == list(range(len(item_index)))
+    for frame in (train, valid, test):
+        assert frame["item_idx"].between(0, len(item_index) - 1).all()
+    assert statistics["train"]["events"] == len(train)
+    assert statistics["test"]["events"] == len(test)
+    assert statistics["n_items"] == len(item_index)
+    assert train["timestamp"].max() < test["timestamp"].min()
+
+
+def test_session_ids_are_dense_and_in_time_order(ratings):
+    events, log = build_session_events(ratings, {"min_item_support": 2}, seed=0)
+    ids = events["session_id"].to_numpy()
+    assert ids.min() == 0 and len(set(ids)) == ids.max() + 1
+    assert (ids[1:] >= ids[:-1]).all()
+    assert log["ratings"] == len(ratings)
+
+
+def test_min_rating_that_removes_everything_names_the_parameter(ratings):
+    with pytest.raises(EmptyDataError, match="min_rating"):
+        build_session_events(ratings[ratings["rating"] < 5], {"min_rating": 5}, seed=0)
+
+
+def test_unknown_parameter_is_rejected(ratings):
+    with pytest.raises(ParameterError, match=r"sessions\.gap"):
+        build_session_events(ratings, {"gap": 5}, seed=0)
+
+
+def test_plots_are_figures(splits, ratings):
+    events, _ = build_session_events(ratings, {"min_item_support": 2}, seed=0)
+    assert plot_session_lengths(events).axes
+    assert plot_events_per_day(events, splits[4]).axes

@@ -1,0 +1,16 @@
+"""Training nodes."""
+
+from movielens_sbr.pipelines.training.nodes import plot_training_history, train_gru4rec
+
+TINY = {"epochs": 2, "layers": [8], "embedding_dim": 8, "batch_size": 4}
+
+
+def test_train_node_returns_a_model_and_its_history(splits):
+    train, valid, _test, item_index, _stats = splits
+    model, history = train_gru4rec(train, valid, item_index, TINY, seed=3)
+    assert model.get_layer("scores").units == len(item_index)
+    assert [epoch["epoch"] for epoch in history["epochs"]] == [1, 2]
+    assert 1 <= history["best_epoch"] <= 2
+    assert all("valid_recall@20" in epoch for epoch in history["epochs"])
+    assert history["config"]["layers"] == (8,)
+    assert plot_training_history(history).axes
