@@ -25,7 +25,8 @@ class SessionsParams(_Strict):
     collapse_repeats: bool = True
     min_session_length: int = Field(2, ge=2)
     min_item_support: int = Field(5, ge=1)
-    valid_fraction: float = Field(0.1, gt=0, lt=0.5)
+    split_rule: Literal["time", "session_end"] = "time"
+    valid_fraction: float = Field(0.1, ge=0, lt=0.5)
     test_fraction: float = Field(0.1, gt=0, lt=0.5)
 
 

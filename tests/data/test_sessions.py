@@ -16,6 +16,7 @@ from movielens_sbr.data.sessions import (
     order_events,
     sessionize,
     split_boundaries,
+    split_by_session_end,
     split_by_time,
 )
 
@@ -315,6 +316,7 @@ def test_split_by_time_on_hand_example():
     assert item_lists(valid) == {2: [3, 1]}  # 9 unknown in train, 2 clipped at test_start
     assert item_lists(test) == {3: [1, 2]}  # 7 unknown, then 1 1 collapsed
     assert stats == {
+        "rule": "time",
         "valid_start": pd.Timestamp(T0 + 200, unit="s").isoformat(),
         "test_start": pd.Timestamp(T0 + 300, unit="s").isoformat(),
         "events_clipped_at_boundaries": 2,
@@ -394,16 +396,16 @@ def test_split_by_time_properties(seed):
         assert group["event_id"].tolist() == expected["event_id"].tolist()
 
 
-@pytest.mark.parametrize(("valid_fraction", "test_fraction"), [(0, 0.2), (0.2, 1.0), (-0.1, 0.2)])
+@pytest.mark.parametrize(("valid_fraction", "test_fraction"), [(0.2, 0), (0.2, 1.0), (-0.1, 0.2)])
 def test_split_by_time_rejects_fractions_outside_zero_one(valid_fraction, test_fraction):
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match="must be in"):
         split_by_time(hand_split_events(), valid_fraction, test_fraction, 2)
 
 
 def test_split_by_time_raises_when_test_is_empty():
     events = hand_split_events()
     # With min_session_length=3 the test session (2 known distinct items left) disappears.
-    with pytest.raises(EmptyDataError, match="time split left"):
+    with pytest.raises(EmptyDataError, match="split left"):
         split_by_time(events, valid_fraction=0.3, test_fraction=0.35, min_session_length=3)
 
 
@@ -451,3 +453,24 @@ def test_describe_split_hand_example():
         "session_length_max": 3,
         "predictions": 3,
     }
+
+
+def test_split_by_time_without_validation_leaves_valid_empty():
+    train, valid, test, _ = split_by_time(hand_split_events(), 0.0, 0.25, 2)
+    assert valid.empty and not train.empty and not test.empty
+
+
+def test_split_by_session_end_takes_the_last_sessions_whole():
+    rows = []
+    # Session s runs from T0 + 10 s to T0 + 10 s + 100 * s: later sessions end later.
+    for session in range(10):
+        for position, item in enumerate([1, 2, 3]):
+            rows.append((session, session, item, T0 + 10 * session + 50 * session * position))
+    events = pd.DataFrame(rows, columns=["session_id", "user", "item", "timestamp"])
+    events["timestamp"] = events["timestamp"].astype("datetime64[s]")
+    train, valid, test, stats = split_by_session_end(events, 0.2, 0.2, 2)
+    assert sorted(test["session_id"].unique()) == [8, 9]
+    assert sorted(valid["session_id"].unique()) == [6, 7]
+    assert sorted(train["session_id"].unique()) == list(range(6))
+    assert len(test) == 6  # whole sessions: nothing clipped
+    assert stats["rule"] == "session_end" and stats["events_clipped_at_boundaries"] == 0

@@ -151,37 +151,34 @@ def _keep_known(
     return events[_session_lengths(events) >= min_session_length]
 
 
-def split_by_time(
-    events: pd.DataFrame,
-    valid_fraction: float,
-    test_fraction: float,
-    min_session_length: int,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
-    """Time-based train/valid/test split with no leakage.
-
-    A session belongs to the period in which it starts; its events after the end of that
-    period are dropped, so every train event precedes every valid/test event and every
-    valid/test session starts after training ends. Items unseen in train are then dropped
-    from valid/test, followed by the sessions that became too short.
-    """
-    if not 0 < valid_fraction < 1 or not 0 < test_fraction < 1:
-        raise ValueError("valid_fraction and test_fraction must be between 0 and 1")
-    bounds = split_boundaries(events, valid_fraction, test_fraction)
+def _session_bounds(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per event: its time in seconds, its session's first and last event time."""
     seconds = events["timestamp"].to_numpy().astype("datetime64[s]").astype(np.int64)
     sessions = events["session_id"].to_numpy()
     starts = np.full(sessions.max() + 1, np.iinfo(np.int64).max)
+    ends = np.full(sessions.max() + 1, np.iinfo(np.int64).min)
     np.minimum.at(starts, sessions, seconds)
-    session_start = starts[sessions]
+    np.maximum.at(ends, sessions, seconds)
+    return seconds, starts[sessions], ends[sessions]
 
-    in_train = (session_start < bounds.valid_start) & (seconds < bounds.valid_start)
-    in_valid = (
-        (session_start >= bounds.valid_start)
-        & (session_start < bounds.test_start)
-        & (seconds < bounds.test_start)
-    )
-    in_test = session_start >= bounds.test_start
-    clipped = int((~(in_train | in_valid | in_test)).sum())
 
+def _check_fractions(valid_fraction: float, test_fraction: float) -> None:
+    if not 0 <= valid_fraction < 1 or not 0 < test_fraction < 1:
+        raise ValueError(
+            "valid_fraction must be in [0, 1) and test_fraction in (0, 1), got "
+            f"{valid_fraction} and {test_fraction}"
+        )
+
+
+def _finish_split(
+    events: pd.DataFrame,
+    in_train: np.ndarray,
+    in_valid: np.ndarray,
+    in_test: np.ndarray,
+    min_session_length: int,
+    boundary_stats: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """Drop short train sessions, then items unseen in train from valid/test."""
     train = events[in_train]
     train = train[_session_lengths(train) >= min_session_length]
     known_items = np.unique(train["item"].to_numpy())
@@ -189,14 +186,12 @@ def split_by_time(
     test = _keep_known(events[in_test], known_items, min_session_length)
     if train.empty or test.empty:
         raise EmptyDataError(
-            f"The time split left {len(train)} train and {len(test)} test events "
-            f"(valid_fraction={valid_fraction}, test_fraction={test_fraction}); "
-            "there is too little data for these fractions."
+            f"The split left {len(train)} train and {len(test)} test events: there is too "
+            "little data for these fractions (sessions.valid_fraction, sessions.test_fraction)."
         )
     stats = {
-        "valid_start": pd.Timestamp(bounds.valid_start, unit="s").isoformat(),
-        "test_start": pd.Timestamp(bounds.test_start, unit="s").isoformat(),
-        "events_clipped_at_boundaries": clipped,
+        **boundary_stats,
+        "events_clipped_at_boundaries": int((~(in_train | in_valid | in_test)).sum()),
         "valid_events_dropped_unknown_or_short": int(in_valid.sum()) - len(valid),
         "test_events_dropped_unknown_or_short": int(in_test.sum()) - len(test),
     }
@@ -205,6 +200,87 @@ def split_by_time(
         valid.reset_index(drop=True),
         test.reset_index(drop=True),
         stats,
+    )
+
+
+def split_by_time(
+    events: pd.DataFrame,
+    valid_fraction: float,
+    test_fraction: float,
+    min_session_length: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """Time-based train/valid/test split with no leakage (the project's default).
+
+    A session belongs to the period in which it starts; its events after the end of that
+    period are dropped, so every train event precedes every valid/test event and every
+    valid/test session starts after training ends. Items unseen in train are then dropped
+    from valid/test, followed by the sessions that became too short.
+    """
+    _check_fractions(valid_fraction, test_fraction)
+    bounds = split_boundaries(events, valid_fraction, test_fraction)
+    seconds, session_start, _ = _session_bounds(events)
+    in_train = (session_start < bounds.valid_start) & (seconds < bounds.valid_start)
+    in_valid = (
+        (session_start >= bounds.valid_start)
+        & (session_start < bounds.test_start)
+        & (seconds < bounds.test_start)
+    )
+    in_test = session_start >= bounds.test_start
+    return _finish_split(
+        events,
+        in_train,
+        in_valid,
+        in_test,
+        min_session_length,
+        {
+            "rule": "time",
+            "valid_start": pd.Timestamp(bounds.valid_start, unit="s").isoformat(),
+            "test_start": pd.Timestamp(bounds.test_start, unit="s").isoformat(),
+        },
+    )
+
+
+def split_by_session_end(
+    events: pd.DataFrame,
+    valid_fraction: float,
+    test_fraction: float,
+    min_session_length: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """The common literature split: the last sessions by end time are test, whole.
+
+    Sessions are ordered by their last event; the last ``test_fraction`` of them are test
+    and the ``valid_fraction`` before valid. Nothing is clipped, so with long sessions
+    (user = session) train and test overlap in time: kept for comparison with published
+    figures, not as the default.
+    """
+    _check_fractions(valid_fraction, test_fraction)
+    _, _, session_end = _session_bounds(events)
+    sessions = events["session_id"].to_numpy()
+    first = np.r_[True, sessions[1:] != sessions[:-1]]
+    ends = np.sort(session_end[first])
+    n_sessions = len(ends)
+    n_test = max(1, round(n_sessions * test_fraction))
+    n_valid = round(n_sessions * valid_fraction)
+    order = np.argsort(session_end[first], kind="stable")
+    rank = np.empty(n_sessions, dtype=np.int64)
+    rank[order] = np.arange(n_sessions)
+    session_rank = rank[np.cumsum(first) - 1]
+    in_test = session_rank >= n_sessions - n_test
+    in_valid = (session_rank >= n_sessions - n_test - n_valid) & ~in_test
+    in_train = ~(in_test | in_valid)
+    test_cut = ends[n_sessions - n_test]
+    valid_cut = ends[n_sessions - n_test - n_valid]
+    return _finish_split(
+        events,
+        in_train,
+        in_valid,
+        in_test,
+        min_session_length,
+        {
+            "rule": "session_end",
+            "valid_start": pd.Timestamp(int(valid_cut), unit="s").isoformat(),
+            "test_start": pd.Timestamp(int(test_cut), unit="s").isoformat(),
+        },
     )
 
 

@@ -39,7 +39,8 @@ def split_sessions(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
     """Time-based train/valid/test split, item index from train, and split statistics."""
     config: SessionsParams = validate_section("sessions", params)
-    train, valid, test, boundary_stats = sessions.split_by_time(
+    split = sessions.split_by_time if config.split_rule == "time" else sessions.split_by_session_end
+    train, valid, test, boundary_stats = split(
         session_events, config.valid_fraction, config.test_fraction, config.min_session_length
     )
     item_index = sessions.build_item_index(train)

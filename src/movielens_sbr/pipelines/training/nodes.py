@@ -35,7 +35,13 @@ def train_gru4rec(
         layers=tuple(config.layers),
         seed=seed,
     )
-    result = train(SessionArrays.from_frame(train_sessions), n_items, model_config, validate)
+    # Without a validation split (valid_fraction: 0) the last epoch is kept.
+    result = train(
+        SessionArrays.from_frame(train_sessions),
+        n_items,
+        model_config,
+        validate if valid.n_sessions else None,
+    )
     history = {
         "config": result.config,
         "best_epoch": result.best_epoch,
