@@ -111,3 +111,24 @@ def splits(ratings):
 
     events, log = build_session_events(ratings, SESSIONS_PARAMS, seed=1)
     return split_sessions(events, log, SESSIONS_PARAMS)
+
+
+def make_project_copy(path: Path, archive: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away Kedro project at ``path`` (the repo's conf and metadata) reading ``archive``.
+
+    Runs there write to ``path/data``, never to the repository's data/.
+    """
+    import shutil
+
+    from kedro.framework.startup import bootstrap_project
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copytree(root / "conf", path / "conf")
+    shutil.copy(root / "pyproject.toml", path / "pyproject.toml")
+    (path / "src").mkdir()  # the package itself is installed (editable)
+    (path / "data").mkdir()
+    monkeypatch.setenv("MOVIELENS_ARCHIVE", str(archive))
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(path)
+    bootstrap_project(path)
+    return path

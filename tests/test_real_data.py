@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from conftest import make_project_copy
 
 
 @pytest.mark.slow
 def test_sessions_on_real_data(shared_archive: Path, tmp_path: Path, monkeypatch):
-    shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "src").mkdir()
-    monkeypatch.setenv("MOVIELENS_ARCHIVE", str(shared_archive))
-    monkeypatch.chdir(tmp_path)
-    bootstrap_project(tmp_path)
+    make_project_copy(tmp_path, shared_archive, monkeypatch)
     with KedroSession.create(project_path=tmp_path) as session:
         session.run(pipeline_names=["ingestion", "sessions"])
 

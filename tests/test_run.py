@@ -7,7 +7,6 @@ touch the repository's data/.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import keras
@@ -15,11 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-from conftest import write_archive
+from conftest import make_project_copy, write_archive
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TINY_TRAINING = {
     "training": {"epochs": 2, "layers": [16], "embedding_dim": 16, "batch_size": 8},
     "evaluation": {"n_examples": 3},
@@ -28,17 +25,9 @@ TINY_TRAINING = {
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throw-away copy of the project (conf and metadata) with an archive to read."""
-    shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf")
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "src").mkdir()  # the package itself is installed (editable)
-    (tmp_path / "data").mkdir()
+    """A throw-away copy of the project reading a small generated archive."""
     archive = write_archive(tmp_path / "input" / "ml-1m.zip")
-    monkeypatch.setenv("MOVIELENS_ARCHIVE", str(archive))
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
-    monkeypatch.chdir(tmp_path)
-    bootstrap_project(tmp_path)
-    return tmp_path
+    return make_project_copy(tmp_path / "project", archive, monkeypatch)
 
 
 def run(project: Path, pipeline: str | None = None, params: dict | None = None):

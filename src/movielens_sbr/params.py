@@ -49,6 +49,7 @@ class TrainingParams(_Strict):
     batch_size: int = Field(128, gt=0)
     epochs: int = Field(5, gt=0)
     steps_per_call: int = Field(64, gt=0)
+    jit_compile: bool = False
     selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
     eval_batch_size: int = Field(1024, gt=0)
 

@@ -57,6 +57,7 @@ class GRU4RecConfig:
     batch_size: int = 128
     epochs: int = 10
     steps_per_call: int = 64
+    jit_compile: bool = False
     selection_metric: str = "recall@20"
     seed: int = 42
 
@@ -168,7 +169,9 @@ class _Trainer:
         powered = counts**config.sample_alpha
         self.log_q_sample = tf.constant(np.log(powered / powered.sum()), tf.float32)
         self.sample_cdf = tf.constant(np.cumsum(powered), tf.float32)
-        self.train_chunk = tf.function(self._train_chunk, reduce_retracing=True)
+        self.train_chunk = tf.function(
+            self._train_chunk, reduce_retracing=True, jit_compile=config.jit_compile
+        )
 
     def reset_states(self) -> None:
         for state in self.states:
