@@ -125,9 +125,7 @@ def main() -> None:
     result["ingestion_s"] = time.perf_counter() - started
     started = time.perf_counter()
     events, log = build_session_events(ratings, params["sessions"], seed)
-    train_df, _valid_df, test_df, item_index, stats = split_sessions(
-        events, log, params["sessions"]
-    )
+    train_df, valid_df, test_df, item_index, stats = split_sessions(events, log, params["sessions"])
     result["sessions_s"] = time.perf_counter() - started
     n_items = len(item_index)
     train_sessions = SessionArrays.from_frame(train_df)
@@ -144,9 +142,18 @@ def main() -> None:
         layers=tuple(training["layers"]),
         seed=seed,
     )
+    valid_sessions = SessionArrays.from_frame(valid_df)
+
+    def validate(model) -> dict[str, float]:
+        return evaluate(GRU4RecScorer(model), valid_sessions, n_items).metrics([20])
+
     started = time.perf_counter()
-    trained = train(train_sessions, n_items, config)
+    trained = train(
+        train_sessions, n_items, config, validate if valid_sessions.n_sessions else None
+    )
     train_s = time.perf_counter() - started
+    # Validation runs between epochs; its time is not training time.
+    validation_s = train_s - sum(h["train_seconds"] for h in trained.history)
     warm = trained.history[1:] or trained.history
     ours = {
         "config": {
@@ -158,7 +165,10 @@ def main() -> None:
         },
         "events_per_s": sum(h["events_per_second"] for h in warm) / len(warm),
         "epoch_s": sum(h["train_seconds"] for h in warm) / len(warm),
-        "train_s": train_s,
+        "train_s": train_s - validation_s,
+        "validation_s": validation_s,
+        "best_epoch": trained.best_epoch,
+        "history": trained.history,
         **timed_evaluation(GRU4RecScorer(trained.model), test_sessions, n_items, params),
     }
     result["gru4rec"] = ours
@@ -166,7 +176,7 @@ def main() -> None:
         result[baseline.name] = timed_evaluation(baseline, test_sessions, n_items, params)
 
     if not args.no_seed_recipe:
-        model, timings = train_for(train_sessions, n_items, budget_s=train_s, seed=seed)
+        model, timings = train_for(train_sessions, n_items, budget_s=ours["train_s"], seed=seed)
         step_model = as_step_model(model, n_items)
         result["seed_recipe"] = {
             **timings,
