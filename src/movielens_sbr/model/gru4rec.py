@@ -334,7 +334,8 @@ def train(
         model = network.to_step_model()
         if validate is not None:
             record.update({f"valid_{name}": value for name, value in validate(model).items()})
-        score = record.get(f"valid_{config.selection_metric}", -loss)
+        # Without validation every epoch beats the one before, so the last one is kept.
+        score = record[f"valid_{config.selection_metric}"] if validate is not None else epoch
         if score > best_score:
             best_score, best_epoch, best_model = score, epoch, model
         history.append(record)

@@ -14,3 +14,10 @@ def test_train_node_returns_a_model_and_its_history(splits):
     assert all("valid_recall@20" in epoch for epoch in history["epochs"])
     assert history["config"]["layers"] == (8,)
     assert plot_training_history(history).axes
+
+
+def test_without_validation_split_the_last_epoch_is_kept(splits):
+    train, valid, _test, item_index, _stats = splits
+    _model, history = train_gru4rec(train, valid.iloc[0:0], item_index, TINY, seed=3)
+    assert history["best_epoch"] == 2
+    assert not any(key.startswith("valid_") for key in history["epochs"][-1])
