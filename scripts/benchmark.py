@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from movielens_sbr.data.movielens import parse_movies, parse_ratings, read_archive  # noqa: E402
-from movielens_sbr.evaluation.baselines import Markov, Popularity  # noqa: E402
+from movielens_sbr.evaluation.baselines import BASELINES  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
 from movielens_sbr.model.batching import SessionArrays  # noqa: E402
 from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, train  # noqa: E402
@@ -172,8 +172,14 @@ def main() -> None:
         **timed_evaluation(GRU4RecScorer(trained.model), test_sessions, n_items, params),
     }
     result["gru4rec"] = ours
-    for baseline in (Popularity(train_sessions, n_items), Markov(train_sessions, n_items)):
-        result[baseline.name] = timed_evaluation(baseline, test_sessions, n_items, params)
+    for name, options in params["evaluation"]["baselines"].items():
+        started = time.perf_counter()
+        baseline = BASELINES[name](train_sessions, n_items, **(options or {}))
+        fit_s = time.perf_counter() - started
+        result[name] = {
+            **timed_evaluation(baseline, test_sessions, n_items, params),
+            "fit_s": fit_s,
+        }
 
     if not args.no_seed_recipe:
         model, timings = train_for(train_sessions, n_items, budget_s=ours["train_s"], seed=seed)
@@ -208,6 +214,11 @@ def main() -> None:
 def append_row(result: dict) -> None:
     ours, seed = result["gru4rec"], result.get("seed_recipe")
     setup = ours["config"]
+    baselines = ", ".join(
+        f"{name} {result[name]['recall@20']:.4f} / {result[name]['mrr@20']:.4f}"
+        for name in sorted(BASELINES)
+        if name in result
+    )
     row = (
         f"| {result['date'][:10]} | {result['git_commit']} | {result['cores']} "
         f"| `{result['command']}` "
@@ -215,8 +226,7 @@ def append_row(result: dict) -> None:
         f"| {ours['events_per_s']:,.0f} | {ours['epoch_s']:.1f} | {ours['train_s']:.0f} "
         f"| {ours['eval_s']:.2f} | {result['peak_rss_mb']:,.0f} "
         f"| {ours['recall@20']:.4f} / {ours['mrr@20']:.4f} "
-        f"| {result['markov']['recall@20']:.4f} / {result['markov']['mrr@20']:.4f} "
-        f"| {result['pop']['recall@20']:.4f} / {result['pop']['mrr@20']:.4f} "
+        f"| {baselines} "
         + (
             f"| {seed['events_per_s']:,.0f} ev/s, {seed['recall@20']:.4f} / {seed['mrr@20']:.4f} |"
             if seed

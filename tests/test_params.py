@@ -53,3 +53,10 @@ def test_misspelled_choice_lists_the_allowed_values():
 def test_bad_seed():
     with pytest.raises(ParameterError, match="seed"):
         validate_parameters({"seed": -1})
+
+
+def test_unknown_baseline_and_unknown_option_are_named():
+    with pytest.raises(ParameterError, match="unknown baselines"):
+        validate_section("evaluation", {"baselines": {"gru5rec": {}}})
+    with pytest.raises(ParameterError, match=r"baselines\.sr accepts \['steps'\]"):
+        validate_section("evaluation", {"baselines": {"sr": {"step": 3}}})

@@ -6,6 +6,7 @@ and the allowed values listed.
 
 from __future__ import annotations
 
+import inspect
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -69,11 +70,24 @@ class EvaluationParams(_Strict):
     batch_size: int = Field(1024, gt=0)
     n_examples: int = Field(10, ge=0)
     n_recommendations: int = Field(10, gt=0)
+    baselines: dict[str, dict] = Field(default_factory=lambda: {"pop": {}, "markov": {}})
 
     @model_validator(mode="after")
-    def _positive_ks(self) -> EvaluationParams:
+    def _check(self) -> EvaluationParams:
         if any(k <= 0 for k in self.ks):
             raise ValueError(f"ks must all be positive, got {self.ks}")
+        from movielens_sbr.evaluation.baselines import BASELINES
+
+        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if unknown:
+            raise ValueError(f"unknown baselines {unknown}; choose among {sorted(BASELINES)}")
+        for name, options in self.baselines.items():
+            accepted = set(inspect.signature(BASELINES[name]).parameters) - {"train", "n_items"}
+            if set(options or {}) - accepted:
+                raise ValueError(
+                    f"baselines.{name} accepts {sorted(accepted) or 'no options'}, "
+                    f"got {sorted(options)}"
+                )
         return self
 
 

@@ -79,7 +79,7 @@ def test_session_popularity_state_is_per_session_and_reset_by_start():
 
 def test_session_popularity_equals_pop_when_seen_items_are_excluded():
     train = arrays_of(chain_sessions(40, 12, seed=1))
-    test = arrays_of(chain_sessions(15, 12, seed=2) + [[0, 5, 0, 0]])
+    test = arrays_of([*chain_sessions(15, 12, seed=2), [0, 5, 0, 0]])
     spop = evaluate(SessionPopularity(train, 12), test, 12)
     pop = evaluate(Popularity(train, 12), test, 12)
     np.testing.assert_array_equal(spop.greater, pop.greater)
@@ -291,7 +291,7 @@ ALL = [
 def test_baselines_through_the_evaluator(cls, hyperparameters):
     n_items = 20
     train = arrays_of(chain_sessions(200, n_items, seed=4))
-    test = arrays_of(chain_sessions(40, n_items, seed=5) + [[3]])  # one session too short
+    test = arrays_of([*chain_sessions(40, n_items, seed=5), [3]])  # one session too short
     scorer = cls(train, n_items, **hyperparameters)
     predictions = evaluate(scorer, test, n_items)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from movielens_sbr import plots
-from movielens_sbr.evaluation.baselines import Markov, Popularity
+from movielens_sbr.evaluation.baselines import BASELINES
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecScorer
@@ -27,7 +27,10 @@ def evaluate_methods(
     n_items = len(item_index)
     train = SessionArrays.from_frame(train_sessions)
     test = SessionArrays.from_frame(test_sessions)
-    scorers = [GRU4RecScorer(gru4rec_model), Popularity(train, n_items), Markov(train, n_items)]
+    scorers = [GRU4RecScorer(gru4rec_model)] + [
+        BASELINES[name](train, n_items, **(options or {}))
+        for name, options in config.baselines.items()
+    ]
     metrics: dict = {}
     n_predictions = 0
     for scorer in scorers:
