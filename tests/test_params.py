@@ -60,3 +60,23 @@ def test_unknown_baseline_and_unknown_option_are_named():
         validate_section("evaluation", {"baselines": {"gru5rec": {}}})
     with pytest.raises(ParameterError, match=r"baselines\.sr accepts \['steps'\]"):
         validate_section("evaluation", {"baselines": {"sr": {"step": 3}}})
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"epochs": {"choices": [1, 2]}}, "search_space.epochs is not tunable"),
+        ({"loss": {"choices": ["bpr"]}}, "search_space.loss: 'bpr' is not allowed"),
+        ({"layer_size": {"choices": [0, 64]}}, "search_space.layer_size: 0 is not allowed"),
+        ({"learning_rate": {"low": 0.1, "high": 0.01}}, "low must be below high"),
+        ({"learning_rate": {"low": 0.0, "high": 0.1, "log": True}}, "log range needs low > 0"),
+        ({"dropout_hidden": {"low": 0.0, "high": 1.5}}, "1.5 is not allowed"),
+        ({"momentum": [0.1, 0.2]}, "search_space.momentum"),
+        ({"momentum": {"values": [0.1]}}, "expected {choices"),
+    ],
+)
+def test_bad_search_space_is_named(space, message):
+    with pytest.raises(ParameterError) as error:
+        validate_section("tuning", {"search_space": space})
+    assert message in str(error.value)
+    assert "parameters_tuning.yml" in str(error.value)

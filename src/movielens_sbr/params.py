@@ -91,10 +91,52 @@ class EvaluationParams(_Strict):
         return self
 
 
+_NOT_TUNABLE = {"epochs", "steps_per_call", "jit_compile", "selection_metric", "eval_batch_size"}
+
+
+class TuningParams(_Strict):
+    """conf/base/parameters_tuning.yml: ``tuning``."""
+
+    time_budget_minutes: float = Field(60.0, gt=0)
+    n_trials: int = Field(40, gt=0)
+    epochs: int = Field(4, gt=0)
+    search_space: dict[str, dict] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_space(self) -> TuningParams:
+        tunable = (set(TrainingParams.model_fields) - _NOT_TUNABLE - {"layers"}) | {"layer_size"}
+        for name, spec in self.search_space.items():
+            where = f"search_space.{name}"
+            if name not in tunable:
+                raise ValueError(f"{where} is not tunable; choose among {sorted(tunable)}")
+            if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
+                values = spec["choices"]
+            elif {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
+                if not spec["low"] < spec["high"]:
+                    raise ValueError(f"{where}: low must be below high, got {spec}")
+                if spec.get("log") and spec["low"] <= 0:
+                    raise ValueError(f"{where}: a log range needs low > 0, got {spec}")
+                values = [spec["low"], spec["high"]]
+            else:
+                raise ValueError(
+                    f"{where}: expected {{choices: [...]}} or {{low: .., high: ..[, log: true]}}, "
+                    f"got {spec}"
+                )
+            for value in values:  # every value must be a valid training parameter
+                option = {"layers": [value]} if name == "layer_size" else {name: value}
+                try:
+                    TrainingParams.model_validate(option)
+                except ValidationError as error:
+                    reason = error.errors()[0]["msg"]
+                    raise ValueError(f"{where}: {value!r} is not allowed ({reason})") from None
+        return self
+
+
 SECTIONS: dict[str, type[_Strict]] = {
     "sessions": SessionsParams,
     "training": TrainingParams,
     "evaluation": EvaluationParams,
+    "tuning": TuningParams,
 }
 
 

@@ -1,8 +1,9 @@
-"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs all four."""
+"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the four
+main ones (ingestion, sessions, training, evaluation); ``tuning`` runs only on request."""
 
 from kedro.pipeline import Pipeline
 
-from movielens_sbr.pipelines import evaluation, ingestion, sessions, training
+from movielens_sbr.pipelines import evaluation, ingestion, sessions, training, tuning
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -13,4 +14,5 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": evaluation.create_pipeline(),
     }
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    pipelines["tuning"] = tuning.create_pipeline()
     return pipelines

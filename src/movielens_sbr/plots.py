@@ -74,3 +74,52 @@ def method_comparison(metrics: dict[str, dict], names: list[str]) -> plt.Figure:
             ax.annotate(f"{value:.3f}", (x, value), ha="center", va="bottom", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def tuning_trials(trials: pd.DataFrame) -> plt.Figure:
+    """Search history (each trial and the best so far) and the metric against each option."""
+    metric = next(column for column in trials.columns if column.startswith("valid_"))
+    options = [column for column in trials.columns if column.startswith("param_")]
+    n_cols = 4
+    n_rows = 1 + -(-len(options) // n_cols)
+    fig = plt.figure(figsize=(12, 3 * n_rows))
+    grid = fig.add_gridspec(n_rows, n_cols)
+    history = fig.add_subplot(grid[0, :])
+    done = trials["state"] == "complete"
+    history.scatter(trials["trial"][done], trials[metric][done], label="complete", s=18)
+    history.scatter(
+        trials["trial"][~done],
+        trials[metric][~done],
+        label="pruned (best epoch reached)",
+        marker="x",
+        color="tab:gray",
+        s=18,
+    )
+    history.step(
+        trials["trial"],
+        trials[metric].where(done).cummax(),
+        where="post",
+        color="tab:red",
+        label="best so far",
+    )
+    history.set_xlabel("trial")
+    history.set_ylabel(metric)
+    history.legend(loc="lower right")
+    history.set_title(f"{len(trials)} trials, best {trials[metric][done].max():.4f}")
+    for i, column in enumerate(options):
+        ax = fig.add_subplot(grid[1 + i // n_cols, i % n_cols])
+        values = trials[column]
+        if pd.api.types.is_numeric_dtype(values):
+            ax.scatter(
+                values, trials[metric], s=12, c=done.map({True: "tab:blue", False: "tab:gray"})
+            )
+        else:
+            labels = sorted(values.dropna().astype(str).unique())
+            positions = values.astype(str).map({label: j for j, label in enumerate(labels)})
+            ax.scatter(
+                positions, trials[metric], s=12, c=done.map({True: "tab:blue", False: "tab:gray"})
+            )
+            ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
+        ax.set_title(column.removeprefix("param_"), fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -242,3 +242,23 @@ def test_lane_schedule_shuffling_is_seeded():
         assert np.array_equal(getattr(first, name), getattr(again, name))
     assert not np.array_equal(first.inputs[first.valid][:50], other.inputs[other.valid][:50])
     assert first.n_events == other.n_events == unshuffled.n_events
+
+
+def test_lane_schedule_packed_tail_takes_the_last_sessions_longest_first():
+    """Lengths 2, 9, 3, 5 (no shuffle, one lane): the last half (3, 5) is packed to 5, 3."""
+    sessions = arrays_of([[1, 2], list(range(10, 19)), [30, 31, 32], [40, 41, 42, 43, 44]])
+    schedule = lane_schedule(sessions, 1, rng=None, longest_first=False, packed_tail=0.5)
+    session_starts = schedule.inputs[schedule.reset].tolist()
+    assert session_starts == [1, 10, 40, 30]
+
+
+def test_lane_schedule_packed_tail_shrinks_the_idle_tail():
+    rng = np.random.default_rng(5)
+    lengths = rng.geometric(0.05, size=600) + 1
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    sessions = SessionArrays(np.zeros(offsets[-1], dtype=np.int32), offsets)
+    loose = lane_schedule(sessions, 32, np.random.default_rng(0), packed_tail=0.0)
+    packed = lane_schedule(sessions, 32, np.random.default_rng(0), packed_tail=0.2)
+    assert packed.n_events == loose.n_events
+    assert packed.n_steps < loose.n_steps
+    assert 1 - packed.n_events / packed.valid.size < 0.01

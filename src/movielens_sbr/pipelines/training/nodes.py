@@ -1,5 +1,7 @@
 """Training nodes: splits -> a trained GRU4Rec step model and its history."""
 
+from collections.abc import Callable
+
 import keras
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -9,6 +11,34 @@ from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, train
 from movielens_sbr.params import TrainingParams, validate_section
+
+
+def model_config(config: TrainingParams, seed: int) -> GRU4RecConfig:
+    """The model's configuration from the validated training parameters."""
+    return GRU4RecConfig(
+        **config.model_dump(exclude={"layers", "eval_batch_size"}),
+        layers=tuple(config.layers),
+        seed=seed,
+    )
+
+
+def validator(
+    valid: SessionArrays, n_items: int, config: TrainingParams
+) -> Callable[[keras.Model], dict[str, float]]:
+    """Scores a model on the validation sessions with the selection metric's cutoff.
+
+    Same protocol as the test evaluation: every position, pessimistic ties, seen items
+    excluded.
+    """
+    k = int(config.selection_metric.split("@")[1])
+
+    def validate(model: keras.Model) -> dict[str, float]:
+        predictions = evaluate(
+            GRU4RecScorer(model), valid, n_items, batch_size=config.eval_batch_size
+        )
+        return predictions.metrics([k])
+
+    return validate
 
 
 def train_gru4rec(
@@ -22,25 +52,12 @@ def train_gru4rec(
     config: TrainingParams = validate_section("training", params)
     n_items = len(item_index)
     valid = SessionArrays.from_frame(valid_sessions)
-    k = int(config.selection_metric.split("@")[1])
-
-    def validate(model: keras.Model) -> dict[str, float]:
-        predictions = evaluate(
-            GRU4RecScorer(model), valid, n_items, batch_size=config.eval_batch_size
-        )
-        return predictions.metrics([k])
-
-    model_config = GRU4RecConfig(
-        **config.model_dump(exclude={"layers", "eval_batch_size"}),
-        layers=tuple(config.layers),
-        seed=seed,
-    )
     # Without a validation split (valid_fraction: 0) the last epoch is kept.
     result = train(
         SessionArrays.from_frame(train_sessions),
         n_items,
-        model_config,
-        validate if valid.n_sessions else None,
+        model_config(config, seed),
+        validator(valid, n_items, config) if valid.n_sessions else None,
     )
     history = {
         "config": result.config,

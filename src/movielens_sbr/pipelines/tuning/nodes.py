@@ -1,0 +1,61 @@
+"""Tuning nodes: a hyperparameter search on the validation split, and its plot."""
+
+import dataclasses
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from movielens_sbr import plots
+from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.tuning import best_options, tune
+from movielens_sbr.params import TrainingParams, TuningParams, validate_section
+from movielens_sbr.pipelines.training.nodes import model_config, validator
+
+
+def search_hyperparameters(
+    train_sessions: pd.DataFrame,
+    valid_sessions: pd.DataFrame,
+    item_index: pd.DataFrame,
+    training_params: dict,
+    tuning_params: dict,
+    seed: int,
+) -> tuple[pd.DataFrame, dict]:
+    """Trials of the search (one row each) and the best options found, for review.
+
+    The best options are not applied automatically: copy them into
+    parameters_training.yml after reading the trials.
+    """
+    training: TrainingParams = validate_section("training", training_params)
+    tuning: TuningParams = validate_section("tuning", tuning_params)
+    valid = SessionArrays.from_frame(valid_sessions)
+    if not valid.n_sessions:
+        raise ValueError(
+            "tuning needs a validation split, but valid_sessions is empty: set "
+            "sessions.valid_fraction above 0 in conf/base/parameters_sessions.yml"
+        )
+    n_items = len(item_index)
+    base = model_config(training, seed)
+    trials = tune(
+        SessionArrays.from_frame(train_sessions),
+        n_items,
+        dataclasses.replace(base, epochs=tuning.epochs),
+        tuning.search_space,
+        validator(valid, n_items, training),
+        n_trials=tuning.n_trials,
+        time_budget_s=tuning.time_budget_minutes * 60,
+        seed=seed,
+    )
+    metric = training.selection_metric
+    best = trials[trials["state"] == "complete"][f"valid_{metric}"].max()
+    return trials, {
+        "selection_metric": f"valid_{metric}",
+        "best_value": float(best),
+        "best_options": best_options(trials, metric),
+        "trials": {state: int(n) for state, n in trials["state"].value_counts().items()},
+        "epochs_per_trial": tuning.epochs,
+    }
+
+
+def plot_tuning(tuning_trials: pd.DataFrame) -> plt.Figure:
+    """Validation metric per trial with the best so far, and against each option."""
+    return plots.tuning_trials(tuning_trials)

@@ -1,0 +1,35 @@
+"""Tuning nodes."""
+
+import pytest
+
+from movielens_sbr.pipelines.tuning.nodes import plot_tuning, search_hyperparameters
+
+TRAINING = {"epochs": 9, "layers": [8], "embedding_dim": 8, "batch_size": 4}
+TUNING = {
+    "n_trials": 2,
+    "epochs": 1,
+    "time_budget_minutes": 10,
+    "search_space": {
+        "layer_size": {"choices": [4, 8]},
+        "dropout_hidden": {"low": 0.0, "high": 0.5},
+    },
+}
+
+
+def test_search_writes_trials_and_the_best_options(splits):
+    train, valid, _test, item_index, _stats = splits
+    trials, best = search_hyperparameters(train, valid, item_index, TRAINING, TUNING, seed=0)
+    assert len(trials) == 2
+    assert trials["epochs_run"].max() == 1  # tuning.epochs, not training.epochs
+    assert best["selection_metric"] == "valid_recall@20"
+    assert best["best_value"] == pytest.approx(
+        trials.loc[trials["state"] == "complete", "valid_recall@20"].max()
+    )
+    assert set(best["best_options"]) == {"layers", "dropout_hidden"}
+    assert plot_tuning(trials).axes
+
+
+def test_search_without_a_validation_split_names_the_parameter(splits):
+    train, valid, _test, item_index, _stats = splits
+    with pytest.raises(ValueError, match=r"sessions\.valid_fraction"):
+        search_hyperparameters(train, valid.iloc[0:0], item_index, TRAINING, TUNING, seed=0)
