@@ -70,6 +70,7 @@ def tune(
     finished first), so with a time budget the number of trials depends on the machine.
     """
     metric = base.selection_metric
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, n_trials))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
@@ -97,7 +98,6 @@ def tune(
         )
         return float(best[f"valid_{metric}"])
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(
         objective,
         n_trials=n_trials,
