@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 
-from conftest import make_project_copy, write_archive
+from conftest import make_project_copy, make_ratings_lines, write_archive
+from movielens_sbr.data.movielens import ParseError
 
 TINY_TRAINING = {
     "training": {"epochs": 2, "layers": [16], "embedding_dim": 16, "batch_size": 8},
@@ -86,3 +87,26 @@ def test_training_without_splits_names_the_pipeline_to_run_first(project: Path):
 def test_bad_parameter_is_rejected_before_running(project: Path):
     with pytest.raises(ValueError, match=r"training\.batch_size"):
         run(project, "ingestion", {"training": {"batch_size": -1}})
+    assert [p for p in (project / "data").rglob("*") if p.is_file()] == []  # no work done
+
+
+def test_bad_lines_fail_or_are_skipped_and_counted(tmp_path: Path, monkeypatch):
+    lines = make_ratings_lines()
+    archive = write_archive(
+        tmp_path / "input" / "ml-1m.zip", [*lines[:10], "1::2::9::978300760", *lines[10:]]
+    )
+    project = make_project_copy(tmp_path / "project", archive, monkeypatch)
+
+    with pytest.raises(ParseError, match=r"ratings\.dat, line 11: Rating 9 is outside 1\.\.5"):
+        run(project, "ingestion")
+    assert not (project / "data/02_intermediate/ratings.parquet").exists()
+
+    skip = {"ingestion": {"on_bad_lines": "skip"}}
+    run(project, "ingestion", skip)
+    run(project, "sessions", skip)
+
+    summary = json.loads((project / "data/02_intermediate/archive_summary.json").read_text())
+    assert summary["skipped_lines"] == {"ratings.dat": 1, "movies.dat": 0}
+    assert summary["ratings"] == len(lines)
+    stats = json.loads(latest(project / "data/08_reporting/split_statistics.json").read_text())
+    assert stats["skipped_input_lines"] == {"ratings.dat": 1, "movies.dat": 0}
