@@ -1,4 +1,4 @@
-"""Cross-cutting concerns: parameter validation, seeds, missing inputs, node timing."""
+"""Cross-cutting concerns: parameter validation, seeds, missing inputs, atomic saves, timing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 
+from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.params import validate_parameters
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,26 @@ class MissingInputsHook:
                 + " and ".join(f"`kedro run --pipeline {name}`" for name in needed)
                 + " first, or plain `kedro run` for everything."
             )
+
+
+class AtomicSavesHook:
+    """Every file a dataset saves is written beside its target and renamed when complete.
+
+    So an interrupted save (crash, Ctrl-C, full disk) never leaves a truncated file under
+    the real name, and the previous version of a versioned dataset stays the latest.
+    """
+
+    def __init__(self) -> None:
+        self._catalog = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str) -> None:
+        if self._catalog is not None:
+            make_atomic(self._catalog.get(dataset_name, fallback_to_runtime_pattern=True))
 
 
 class NodeTimingHook:

@@ -2,7 +2,12 @@
 
 import os
 
-from movielens_sbr.hooks import MissingInputsHook, NodeTimingHook, ProjectSetupHook
+from movielens_sbr.hooks import (
+    AtomicSavesHook,
+    MissingInputsHook,
+    NodeTimingHook,
+    ProjectSetupHook,
+)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -10,7 +15,12 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-HOOKS = (ProjectSetupHook(), MissingInputsHook(), NodeTimingHook())
+HOOKS = (
+    ProjectSetupHook(),
+    MissingInputsHook(),
+    AtomicSavesHook(),
+    NodeTimingHook(),
+)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
