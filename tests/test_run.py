@@ -17,6 +17,7 @@ from kedro.framework.session import KedroSession
 
 from conftest import make_project_copy, make_ratings_lines, write_archive
 from movielens_sbr.data.movielens import ParseError
+from movielens_sbr.model import gru4rec
 
 TINY_TRAINING = {
     "training": {"epochs": 2, "layers": [16], "embedding_dim": 16, "batch_size": 8},
@@ -67,6 +68,15 @@ def test_default_pipeline_runs_end_to_end(project: Path):
         assert latest(project / f"data/08_reporting/{plot}.png").stat().st_size > 1000
 
 
+def versions(path: Path) -> list[Path]:
+    """Every version of a versioned dataset, oldest first."""
+    return [folder / path.name for folder in sorted(path.iterdir())]
+
+
+def model_weights(path: Path) -> list[np.ndarray]:
+    return keras.models.load_model(path).get_weights()
+
+
 @pytest.mark.slow
 def test_same_seed_gives_same_splits_and_metrics(project: Path):
     run(project, params=TINY_TRAINING)
@@ -77,6 +87,50 @@ def test_same_seed_gives_same_splits_and_metrics(project: Path):
     train_versions = sorted((project / "data/05_model_input/train_sessions.parquet").iterdir())
     frames = [pd.read_parquet(v / "train_sessions.parquet") for v in train_versions]
     pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+class Interrupted(Exception):
+    """Stands for Ctrl-C or a crash in the middle of training."""
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_to_the_same_metrics(project: Path, monkeypatch):
+    run(project, params=TINY_TRAINING)  # uninterrupted reference: all four pipelines
+
+    real_run_epoch = gru4rec._Trainer.run_epoch
+    calls: list[int] = []
+
+    def crash_in_epoch_2(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Interrupted
+        return real_run_epoch(self, *args, **kwargs)
+
+    monkeypatch.setattr(gru4rec._Trainer, "run_epoch", crash_in_epoch_2)
+    with pytest.raises(Interrupted):
+        run(project, "training", TINY_TRAINING)
+    monkeypatch.setattr(gru4rec._Trainer, "run_epoch", real_run_epoch)
+    assert len(versions(project / "data/06_models/gru4rec.keras")) == 1  # nothing half-saved
+    assert (project / "data/06_models/checkpoints/gru4rec/last.npz").exists()
+
+    resume = {**TINY_TRAINING, "training": {**TINY_TRAINING["training"], "resume": True}}
+    run(project, "training", resume)
+    run(project, "evaluation", TINY_TRAINING)
+
+    first, resumed = (
+        json.loads(v.read_text()) for v in versions(project / "data/08_reporting/metrics.json")
+    )
+    assert resumed == first
+    one, two = versions(project / "data/06_models/gru4rec.keras")
+    for a, b in zip(model_weights(one), model_weights(two), strict=True):
+        np.testing.assert_array_equal(a, b)
+    histories = [
+        json.loads(v.read_text())
+        for v in versions(project / "data/07_model_output/training_history.json")
+    ]
+    assert [[e["loss"] for e in h["epochs"]] for h in histories] == [
+        [e["loss"] for e in histories[0]["epochs"]]
+    ] * 2
 
 
 def test_training_without_splits_names_the_pipeline_to_run_first(project: Path):

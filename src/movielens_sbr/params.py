@@ -61,6 +61,8 @@ class TrainingParams(_Strict):
     jit_compile: bool = False
     selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
     eval_batch_size: int = Field(1024, gt=0)
+    # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
+    resume: bool = False
 
     @model_validator(mode="after")
     def _positive_layers(self) -> TrainingParams:
@@ -99,7 +101,14 @@ class EvaluationParams(_Strict):
         return self
 
 
-_NOT_TUNABLE = {"epochs", "steps_per_call", "jit_compile", "selection_metric", "eval_batch_size"}
+_NOT_TUNABLE = {
+    "epochs",
+    "steps_per_call",
+    "jit_compile",
+    "selection_metric",
+    "eval_batch_size",
+    "resume",
+}
 
 
 class TuningParams(_Strict):
