@@ -16,7 +16,7 @@ import pytest
 from kedro.framework.session import KedroSession
 
 from conftest import make_project_copy, make_ratings_lines, write_archive
-from movielens_sbr.data.movielens import ParseError
+from movielens_sbr.data.movielens import ParseError, md5_of
 from movielens_sbr.model import gru4rec
 
 TINY_TRAINING = {
@@ -81,12 +81,29 @@ def model_weights(path: Path) -> list[np.ndarray]:
 def test_same_seed_gives_same_splits_and_metrics(project: Path):
     run(project, params=TINY_TRAINING)
     run(project, params=TINY_TRAINING)
-    metric_versions = sorted((project / "data/08_reporting/metrics.json").iterdir())
-    first, second = (json.loads((v / "metrics.json").read_text()) for v in metric_versions)
+    first, second = (
+        json.loads(v.read_text()) for v in versions(project / "data/08_reporting/metrics.json")
+    )
     assert first == second
-    train_versions = sorted((project / "data/05_model_input/train_sessions.parquet").iterdir())
-    frames = [pd.read_parquet(v / "train_sessions.parquet") for v in train_versions]
-    pd.testing.assert_frame_equal(frames[0], frames[1])
+    # Bit-identical splits and item index: the very same Parquet bytes.
+    for name in ("train_sessions", "valid_sessions", "test_sessions", "item_index"):
+        one, two = versions(project / f"data/05_model_input/{name}.parquet")
+        assert one.read_bytes() == two.read_bytes(), name
+    one, two = versions(project / "data/06_models/gru4rec.keras")
+    for a, b in zip(model_weights(one), model_weights(two), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    # Each run left a manifest beside its metrics, naming what produced them.
+    manifests = versions(project / "data/08_reporting/run_manifest.json")
+    metric_folders = [v.parent.name for v in versions(project / "data/08_reporting/metrics.json")]
+    assert [m.parent.name for m in manifests] == metric_folders
+    manifest = json.loads(manifests[-1].read_text())
+    archive = project.parent / "input" / "ml-1m.zip"
+    assert manifest["archive"] == {"source": str(archive), "md5": md5_of(archive)}
+    assert manifest["packages"]["tensorflow-cpu"] and manifest["packages"]["kedro"] == "1.7.0"
+    assert manifest["seed"] == 42 and manifest["parameters"]["training"]["epochs"] == 2
+    assert manifest["outputs"]["metrics"] == metric_folders[-1]
+    assert set(manifest["git"]) == {"commit", "dirty"}
 
 
 class Interrupted(Exception):

@@ -13,6 +13,7 @@ from kedro.pipeline import Pipeline
 
 from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.params import validate_parameters
+from movielens_sbr.provenance import run_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,36 @@ class AtomicSavesHook:
     def before_dataset_saved(self, dataset_name: str) -> None:
         if self._catalog is not None:
             make_atomic(self._catalog.get(dataset_name, fallback_to_runtime_pattern=True))
+
+
+class RunManifestHook:
+    """After a successful run, saves ``run_manifest``: versions, commit, archive MD5, params.
+
+    It is saved through the same catalog as the run's outputs, so its version folder has
+    the same timestamp as the metrics, model and splits of that run.
+    """
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        if "run_manifest" not in catalog:
+            return
+        summary = catalog.load("archive_summary") if catalog.exists("archive_summary") else None
+        outputs = {}
+        for name in sorted(pipeline.all_outputs()):
+            version = getattr(catalog.get(name), "_version", None)
+            if version is not None:
+                outputs[name] = version.save
+        manifest = run_manifest(
+            run_params["run_id"],
+            run_params["pipeline_names"],
+            run_params["project_path"],
+            summary,
+            catalog.load("parameters"),
+            outputs,
+        )
+        make_atomic(catalog.get("run_manifest"))
+        catalog.save("run_manifest", manifest)
+        logger.info("Run manifest saved (git %s)", manifest["git"]["commit"])
 
 
 class NodeTimingHook:

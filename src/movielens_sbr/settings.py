@@ -7,6 +7,7 @@ from movielens_sbr.hooks import (
     MissingInputsHook,
     NodeTimingHook,
     ProjectSetupHook,
+    RunManifestHook,
 )
 
 
@@ -19,6 +20,7 @@ HOOKS = (
     ProjectSetupHook(),
     MissingInputsHook(),
     AtomicSavesHook(),
+    RunManifestHook(),
     NodeTimingHook(),
 )
 
