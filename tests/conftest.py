@@ -63,11 +63,12 @@ def write_archive(
     ratings_lines = make_ratings_lines() if ratings_lines is None else ratings_lines
     movies_lines = make_movies_lines() if movies_lines is None else movies_lines
     path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f"{folder}/" if folder else ""  # "" puts the files at the root of the zip
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
-            f"{folder}/ratings.dat", ("\n".join(ratings_lines) + "\n").encode("latin-1")
+            f"{prefix}ratings.dat", ("\n".join(ratings_lines) + "\n").encode("latin-1")
         )
-        archive.writestr(f"{folder}/movies.dat", ("\n".join(movies_lines) + "\n").encode("latin-1"))
+        archive.writestr(f"{prefix}movies.dat", ("\n".join(movies_lines) + "\n").encode("latin-1"))
     return path
 
 

@@ -21,7 +21,7 @@ def shipped_parameters() -> dict:
 
 def test_shipped_parameter_files_are_valid():
     params = shipped_parameters()
-    assert {"seed", "sessions", "training", "evaluation"} <= set(params)
+    assert {"seed", "ingestion", "sessions", "training", "evaluation"} <= set(params)
     validate_parameters(params)
 
 
@@ -36,6 +36,13 @@ def test_shipped_parameter_files_are_valid():
         ("sessions", {"tie_order": "items"}, "sessions.tie_order"),
         ("evaluation", {"ks": []}, "evaluation.ks"),
         ("evaluation", {"ties": "optimist"}, "evaluation.ties"),
+        ("sessions", {"min_rating": 6}, "sessions.min_rating"),
+        ("sessions", {"test_fraction": 0}, "sessions.test_fraction"),
+        ("training", {"dropout_hidden": 1.0}, "training.dropout_hidden"),
+        ("training", {"resume": "maybe"}, "training.resume"),
+        ("ingestion", {"on_bad_lines": "ignore"}, "ingestion.on_bad_lines"),
+        ("ingestion", {"max_skipped_fraction": 2}, "ingestion.max_skipped_fraction"),
+        ("ingestion", {"on_bad_line": "skip"}, "ingestion.on_bad_line"),
     ],
 )
 def test_bad_values_name_the_key(section, values, named):
@@ -80,3 +87,21 @@ def test_bad_search_space_is_named(space, message):
         validate_section("tuning", {"search_space": space})
     assert message in str(error.value)
     assert "parameters_tuning.yml" in str(error.value)
+
+
+def test_misspelled_section_is_named_with_the_known_ones():
+    with pytest.raises(ParameterError) as error:
+        validate_parameters({"seed": 1, "trainig": {"epochs": 2}, "sesions": {}})
+    message = str(error.value)
+    assert "'trainig' (did you mean 'training'?)" in message
+    assert "'sesions' (did you mean 'sessions'?)" in message
+    assert "'ingestion'" in message  # the known sections are listed
+
+
+def test_other_namespaces_are_left_to_their_pipelines():
+    validate_parameters({"seed": 1, "experiments": {"variant": {"training": {}}}})
+
+
+def test_on_bad_lines_lists_the_allowed_values():
+    with pytest.raises(ParameterError, match="'fail' or 'skip'"):
+        validate_section("ingestion", {"on_bad_lines": "warn"})

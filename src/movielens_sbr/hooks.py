@@ -1,4 +1,4 @@
-"""Cross-cutting concerns: parameter validation, seeds, missing inputs, node timing."""
+"""Cross-cutting concerns: parameter validation, seeds, missing inputs, atomic saves, timing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 
+from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.params import validate_parameters
+from movielens_sbr.provenance import run_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,56 @@ class MissingInputsHook:
                 + " and ".join(f"`kedro run --pipeline {name}`" for name in needed)
                 + " first, or plain `kedro run` for everything."
             )
+
+
+class AtomicSavesHook:
+    """Every file a dataset saves is written beside its target and renamed when complete.
+
+    So an interrupted save (crash, Ctrl-C, full disk) never leaves a truncated file under
+    the real name, and the previous version of a versioned dataset stays the latest.
+    """
+
+    def __init__(self) -> None:
+        self._catalog = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str) -> None:
+        if self._catalog is not None:
+            make_atomic(self._catalog.get(dataset_name, fallback_to_runtime_pattern=True))
+
+
+class RunManifestHook:
+    """After a successful run, saves ``run_manifest``: versions, commit, archive MD5, params.
+
+    It is saved through the same catalog as the run's outputs, so its version folder has
+    the same timestamp as the metrics, model and splits of that run.
+    """
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        if "run_manifest" not in catalog:
+            return
+        summary = catalog.load("archive_summary") if catalog.exists("archive_summary") else None
+        outputs = {}
+        for name in sorted(pipeline.all_outputs()):
+            version = getattr(catalog.get(name), "_version", None)
+            if version is not None:
+                outputs[name] = version.save
+        manifest = run_manifest(
+            run_params["run_id"],
+            run_params["pipeline_names"],
+            run_params["project_path"],
+            summary,
+            catalog.load("parameters"),
+            outputs,
+        )
+        make_atomic(catalog.get("run_manifest"))
+        catalog.save("run_manifest", manifest)
+        logger.info("Run manifest saved (git %s)", manifest["git"]["commit"])
 
 
 class NodeTimingHook:

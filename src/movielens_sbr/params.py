@@ -6,6 +6,7 @@ and the allowed values listed.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from typing import Literal
 
@@ -14,6 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestionParams(_Strict):
+    """conf/base/parameters_ingestion.yml: ``ingestion``."""
+
+    on_bad_lines: Literal["fail", "skip"] = "fail"
+    max_skipped_fraction: float = Field(0.01, ge=0, le=1)
 
 
 class SessionsParams(_Strict):
@@ -53,6 +61,8 @@ class TrainingParams(_Strict):
     jit_compile: bool = False
     selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
     eval_batch_size: int = Field(1024, gt=0)
+    # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
+    resume: bool = False
 
     @model_validator(mode="after")
     def _positive_layers(self) -> TrainingParams:
@@ -91,7 +101,14 @@ class EvaluationParams(_Strict):
         return self
 
 
-_NOT_TUNABLE = {"epochs", "steps_per_call", "jit_compile", "selection_metric", "eval_batch_size"}
+_NOT_TUNABLE = {
+    "epochs",
+    "steps_per_call",
+    "jit_compile",
+    "selection_metric",
+    "eval_batch_size",
+    "resume",
+}
 
 
 class TuningParams(_Strict):
@@ -133,6 +150,7 @@ class TuningParams(_Strict):
 
 
 SECTIONS: dict[str, type[_Strict]] = {
+    "ingestion": IngestionParams,
     "sessions": SessionsParams,
     "training": TrainingParams,
     "evaluation": EvaluationParams,
@@ -166,6 +184,20 @@ def validate_parameters(params: dict) -> None:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ParameterError(
             f"seed in conf/base/parameters.yml must be an integer >= 0, got {seed!r}"
+        )
+    # Other top-level keys may be namespaces of other pipelines; a near miss of a known
+    # section is a typo that would otherwise silently run with the defaults.
+    known = ["seed", *SECTIONS]
+    typos = {
+        name: close[0]
+        for name in sorted(set(params) - set(known))
+        if (close := difflib.get_close_matches(name, known, n=1, cutoff=0.75))
+    }
+    if typos:
+        raise ParameterError(
+            "Unknown parameter section(s) "
+            + ", ".join(f"{name!r} (did you mean {match!r}?)" for name, match in typos.items())
+            + f" in conf/base/parameters*.yml or --params; known sections: {known}"
         )
     for section in SECTIONS:
         if section in params:

@@ -2,7 +2,13 @@
 
 import os
 
-from movielens_sbr.hooks import MissingInputsHook, NodeTimingHook, ProjectSetupHook
+from movielens_sbr.hooks import (
+    AtomicSavesHook,
+    MissingInputsHook,
+    NodeTimingHook,
+    ProjectSetupHook,
+    RunManifestHook,
+)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -10,7 +16,13 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-HOOKS = (ProjectSetupHook(), MissingInputsHook(), NodeTimingHook())
+HOOKS = (
+    ProjectSetupHook(),
+    MissingInputsHook(),
+    AtomicSavesHook(),
+    RunManifestHook(),
+    NodeTimingHook(),
+)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -12,6 +12,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -263,6 +264,110 @@ def test_parse_movies_unconvertible_movie_id_is_a_parse_error(movie_id):
 
 
 # ---------------------------------------------------------------------------------------------
+# Separators, encodings, duplicates and on_bad_lines
+
+
+@pytest.mark.parametrize("bad_line", ["1,2,3,978300760", "1;2;3;978300760", "1:2:3:978300760"])
+def test_parse_ratings_wrong_separator_names_the_line(bad_line):
+    with pytest.raises(ParseError) as excinfo:
+        parse_ratings(ratings_bytes(GOOD, bad_line))
+
+    message = str(excinfo.value)
+    assert "ratings.dat, line 2: expected 4 fields separated by '::', found 1" in message
+    assert "ingestion.on_bad_lines: skip" in message  # the way out is named
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_parse_ratings_wrong_encoding_is_named(encoding):
+    data = ("\n".join([GOOD, "2::11::4::978300800"]) + "\n").encode(encoding)
+
+    with pytest.raises(ParseError, match=r"my\.dat is not ASCII / ISO-8859-1 text.*line 1"):
+        parse_ratings(data, file_name="my.dat")
+
+
+def test_parse_movies_wrong_encoding_is_named():
+    data = "1::Amélie (2001)::Comedy\n".encode("utf-16")
+
+    with pytest.raises(ParseError, match=r"movies\.dat is not ASCII / ISO-8859-1"):
+        parse_movies(data)
+
+
+def test_utf8_files_are_read_correctly():
+    ratings = parse_ratings(b"\xef\xbb\xbf" + ratings_bytes(GOOD))  # UTF-8 byte-order mark
+    movies = parse_movies("7::Amélie (2001)::Comedy\n8::Señor (1999)::Drama\n".encode())
+
+    assert ratings["user"].tolist() == [1]
+    assert movies["title"].tolist() == ["Amélie (2001)", "Señor (1999)"]
+
+
+def test_parse_ratings_duplicate_user_movie_pairs_name_both_lines():
+    lines = [GOOD, "2::11::4::978300800", "", "1::10::3::978300999", "2::11::4::978300800"]
+
+    with pytest.raises(ParseError) as excinfo:
+        parse_ratings(ratings_bytes(*lines))
+
+    message = str(excinfo.value)
+    assert message.startswith("2 bad line(s) in ratings.dat")
+    assert "line 4: UserID 1 rated MovieID 10 again (first on line 1)" in message
+    assert "line 5: UserID 2 rated MovieID 11 again (first on line 2)" in message
+
+
+def test_read_ratings_skip_drops_bad_and_duplicate_lines_and_reports_them():
+    good = make_ratings_lines(n_users=20, seed=1)
+    lines = [*good[:50], "1::2::9::978300760", good[3], "a::b", *good[50:]]
+
+    ratings, report = movielens.read_ratings(ratings_bytes(*lines), "r.dat", "skip", 0.05)
+
+    pd.testing.assert_frame_equal(ratings, parse_ratings(ratings_bytes(*good)))
+    assert report.skipped == 3
+    assert report.lines == len(lines)
+    user, item = good[3].split("::")[:2]
+    assert report.as_dict()["first_skipped"] == [
+        "line 51: Rating 9 is outside 1..5",
+        f"line 52: UserID {user} rated MovieID {item} again (first on line 4)",
+        "line 53: expected 4 fields separated by '::', found 2",
+    ]
+
+
+def test_read_ratings_skip_refuses_a_file_mostly_wrong():
+    lines = [GOOD] + ["1,2,3,978300760"] * 9
+
+    with pytest.raises(ParseError, match=r"Skipping 9 of 10 lines would exceed.*0\.5"):
+        movielens.read_ratings(ratings_bytes(*lines), on_bad_lines="skip", max_skipped_fraction=0.5)
+
+
+def test_read_ratings_good_file_reports_nothing_skipped():
+    ratings, report = movielens.read_ratings(ratings_bytes(GOOD), on_bad_lines="skip")
+
+    assert len(ratings) == 1
+    assert report.as_dict() == {
+        "file": "ratings.dat",
+        "lines": 1,
+        "skipped_lines": 0,
+        "first_skipped": [],
+    }
+
+
+def test_read_movies_skip_keeps_the_first_of_duplicates():
+    data = b"1::A (2000)::Drama\n2::B::x::y\n1::C (2002)::Action\n3::D (2003)::Comedy\n"
+
+    movies, report = movielens.read_movies(data, on_bad_lines="skip", max_skipped_fraction=0.5)
+
+    assert movies["item"].tolist() == [1, 3]
+    assert movies["title"].tolist() == ["A (2000)", "D (2003)"]
+    assert report.skipped == 2
+    assert report.first_skipped == (
+        "line 2: expected 3 fields separated by '::', found 4",
+        "line 3: duplicate MovieID 1 (first on line 1)",
+    )
+
+
+def test_unknown_on_bad_lines_is_refused():
+    with pytest.raises(ValueError, match="on_bad_lines"):
+        movielens.read_ratings(ratings_bytes(GOOD), on_bad_lines="ignore")
+
+
+# ---------------------------------------------------------------------------------------------
 # read_archive
 
 
@@ -402,12 +507,15 @@ def test_read_archive_zip_without_ratings(tmp_path: Path):
 
     message = str(excinfo.value)
     assert "has no ratings.dat" in message
+    assert "not a readable zip" not in message  # not mistaken for a damaged file
     assert "ml-1m/users.dat" in message  # lists what the archive holds
     assert "MovieLens 1M archive" in message
 
 
-@pytest.mark.parametrize("prefix", ["../evil/", "../../evil/", "ABSOLUTE"])
-def test_read_archive_hostile_member_names_stay_in_memory(tmp_path: Path, prefix: str):
+@pytest.mark.parametrize(
+    "prefix", ["../evil/", "../../evil/", "ml-1m/../../evil/", "..\\evil\\", "C:/evil/", "ABSOLUTE"]
+)
+def test_read_archive_refuses_hostile_member_names(tmp_path: Path, prefix: str):
     outside = tmp_path.parent / f"evil-target-{tmp_path.name}"
     if prefix == "ABSOLUTE":
         prefix = f"{outside}/"
@@ -420,13 +528,24 @@ def test_read_archive_hostile_member_names_stay_in_memory(tmp_path: Path, prefix
         assert archive.namelist()[0] == f"{prefix}ratings.dat"  # zipfile kept the hostile name
     before = {p for p in tmp_path.parent.rglob("*") if tmp_path not in (p, *p.parents)}
 
-    raw = read_archive(path)
+    with pytest.raises(ArchiveError) as excinfo:
+        read_archive(path)
 
+    message = str(excinfo.value)
+    assert "absolute paths or '..'" in message and "refusing the archive" in message
+    assert str(path) in message
     after = {p for p in tmp_path.parent.rglob("*") if tmp_path not in (p, *p.parents)}
-    assert raw.ratings == ratings_bytes(GOOD)
     assert after == before
     assert not outside.exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["hostile.zip", "zip"]
+
+
+def test_read_archive_refuses_a_hostile_extra_member(tiny_archive: Path):
+    with zipfile.ZipFile(tiny_archive, "a") as archive:
+        archive.writestr("../../../etc/cron.d/evil", b"* * * * * root rm -rf /\n")
+
+    with pytest.raises(ArchiveError, match=r"refusing the archive"):
+        read_archive(tiny_archive)
 
 
 def test_read_archive_refuses_member_declared_too_big(tiny_archive: Path, monkeypatch):
@@ -478,6 +597,16 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Location", "http://example.com/ml-1m.zip")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path == "/slow.zip":
+            time.sleep(1.5)  # longer than the client's timeout in the tests
+            self.send_error(503)
+        elif self.path == "/unavailable.zip" or (
+            self.path == "/flaky.zip" and self.requests.count(self.path) == 1
+        ):
+            self.send_error(503, "Service Unavailable")
+        elif self.path == "/flaky.zip":
+            self.path = "/ml-1m.zip"
+            super().do_GET()
         elif self.path == "/short.zip":
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -588,6 +717,7 @@ def test_download_wrong_md5_leaves_nothing(served_archive, server, tmp_path):
 
     message = str(excinfo.value)
     assert "Checksum mismatch" in message and url in message and "0" * 32 in message
+    assert "partial download was deleted" in message
     assert ARCHIVE_ENV_VAR in message
     assert not destination.exists()
     assert leftovers(destination.parent) == []
@@ -621,6 +751,46 @@ def test_download_404_after_retries(server, tmp_path):
     assert not destination.exists()
     assert leftovers(tmp_path) == []
     assert time.monotonic() - started < 5
+
+
+def test_download_timeout_is_retried_then_reported(server, tmp_path):
+    url = f"{server.url}/slow.zip"
+    destination = tmp_path / "ml-1m.zip"
+
+    with pytest.raises(ArchiveError) as excinfo:
+        download(url, destination, None, retries=2, backoff_s=0, timeout=0.3)
+
+    message = str(excinfo.value)
+    assert f"Could not download {url} after 2 attempts" in message
+    assert "timed out" in message
+    assert server.requests == ["/slow.zip", "/slow.zip"]
+    assert not destination.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_download_backs_off_exponentially_between_retries(server, tmp_path, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(
+        movielens, "time", SimpleNamespace(sleep=waits.append, monotonic=time.monotonic)
+    )
+    url = f"{server.url}/unavailable.zip"
+
+    with pytest.raises(ArchiveError, match=r"after 4 attempts.*503"):
+        download(url, tmp_path / "ml-1m.zip", None, retries=4, backoff_s=1.5)
+
+    assert waits == [1.5, 3.0, 6.0]  # no wait after the last attempt
+    assert len(server.requests) == 4
+
+
+def test_download_recovers_after_a_transient_error(served_archive, server, tmp_path):
+    _, md5, data = served_archive
+    destination = tmp_path / "ml-1m.zip"
+
+    download(f"{server.url}/flaky.zip", destination, md5, retries=3, backoff_s=0)
+
+    assert server.requests == ["/flaky.zip", "/flaky.zip"]
+    assert destination.read_bytes() == data
+    assert leftovers(tmp_path) == []
 
 
 def test_download_connection_refused_is_archive_error(tmp_path):
@@ -738,19 +908,22 @@ def test_resolve_uses_unpacked_folder_beside_cache(tmp_path, server):
     assert server.requests == []
 
 
-def test_resolve_failed_download_explains_ways_out(tmp_path, server, monkeypatch):
+@pytest.mark.parametrize(("name", "cause"), [("missing.zip", "404"), ("slow.zip", "timed out")])
+def test_resolve_failed_download_explains_ways_out(tmp_path, server, monkeypatch, name, cause):
     monkeypatch.setattr(
-        movielens, "download", functools.partial(movielens.download, retries=2, backoff_s=0)
+        movielens,
+        "download",
+        functools.partial(movielens.download, retries=2, backoff_s=0, timeout=0.3),
     )
     cache = tmp_path / "raw" / "ml-1m.zip"
-    url = f"{server.url}/missing.zip"
+    url = f"{server.url}/{name}"
 
     with pytest.raises(ArchiveError) as excinfo:
         resolve_archive(cache, None, url, movielens.ML_1M_MD5)
 
     message = str(excinfo.value)
     assert f"No MovieLens archive at {cache}" in message
-    assert url in message and "404" in message
+    assert url in message and cause in message
     assert "network" in message
     assert f"{ARCHIVE_ENV_VAR}=" in message
     assert f"copy the archive to {cache}" in message

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.model import gru4rec
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import (
+    CheckpointMismatchError,
     GRU4RecConfig,
     GRU4RecNetwork,
     GRU4RecScorer,
@@ -128,3 +130,144 @@ def test_constrained_export_copies_the_tied_weights():
 def test_invalid_config_is_rejected():
     with pytest.raises(ValueError, match="embedding"):
         GRU4RecConfig(embedding="bag")
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints and resuming
+
+
+class Interrupted(Exception):
+    """Stands for Ctrl-C or a crash between two epochs."""
+
+
+def stop_after(last_epoch: int):
+    def callback(epoch: int, record: dict) -> None:
+        if epoch == last_epoch:
+            raise Interrupted
+
+    return callback
+
+
+def without_timings(history: list[dict]) -> list[dict]:
+    return [
+        {k: v for k, v in record.items() if k not in {"train_seconds", "events_per_second"}}
+        for record in history
+    ]
+
+
+RESUME_CONFIGS = {
+    "bpr_max-adagrad-dropout": dict(
+        loss="bpr_max",
+        embedding="constrained",
+        optimizer="adagrad",
+        momentum=0.3,
+        dropout_hidden=0.2,
+        dropout_embedding=0.1,
+        n_sample=4,
+    ),
+    "sampled-adam": dict(loss="sampled_cross_entropy", optimizer="adam", n_sample=4),
+}
+
+
+@pytest.mark.parametrize("options", RESUME_CONFIGS.values(), ids=RESUME_CONFIGS.keys())
+def test_interrupted_training_resumes_to_the_uninterrupted_result(tmp_path, options):
+    config = GRU4RecConfig(**TINY, epochs=3, seed=5, **options)
+    valid = chain_sessions(n_sessions=10, seed=1)
+
+    def validate_on_chain(model):
+        return evaluate(GRU4RecScorer(model), valid, N_ITEMS).metrics([20])
+
+    # Only the first configuration validates (best epoch kept), to keep the test short; the
+    # other keeps the last epoch.
+    validate = validate_on_chain if "dropout_hidden" in options else None
+
+    full = train(chain_sessions(), N_ITEMS, config, validate, checkpoint_dir=tmp_path / "full")
+    with pytest.raises(Interrupted):
+        train(
+            chain_sessions(),
+            N_ITEMS,
+            config,
+            validate,
+            checkpoint_dir=tmp_path / "cut",
+            on_epoch_end=stop_after(1),
+        )
+    assert sorted(p.name for p in (tmp_path / "cut").iterdir()) == ["last.npz"]
+    epochs_seen: list[int] = []
+    resumed = train(
+        chain_sessions(),
+        N_ITEMS,
+        config,
+        validate,
+        checkpoint_dir=tmp_path / "cut",
+        resume=True,
+        on_epoch_end=lambda epoch, record: epochs_seen.append(epoch),
+    )
+
+    assert epochs_seen == [2, 3]  # epoch 1 was not trained again
+    assert resumed.best_epoch == full.best_epoch
+    assert without_timings(resumed.history) == without_timings(full.history)
+    for first, second in zip(full.model.get_weights(), resumed.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_resume_after_the_last_epoch_returns_the_same_model(tmp_path):
+    config = GRU4RecConfig(**TINY, epochs=2)
+    first = train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
+    again = train(
+        chain_sessions(),
+        N_ITEMS,
+        config,
+        checkpoint_dir=tmp_path,
+        resume=True,
+        on_epoch_end=stop_after(1),  # would raise if any epoch ran
+    )
+    assert again.history == first.history
+    for a, b in zip(first.model.get_weights(), again.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_without_checkpoint_starts_from_the_first_epoch(tmp_path):
+    result = train(
+        chain_sessions(),
+        N_ITEMS,
+        GRU4RecConfig(**TINY, epochs=1),
+        checkpoint_dir=tmp_path,
+        resume=True,
+    )
+    assert [h["epoch"] for h in result.history] == [1]
+    assert (tmp_path / "last.npz").exists()
+
+
+def test_resume_refuses_a_checkpoint_of_other_parameters_or_data(tmp_path):
+    config = GRU4RecConfig(**TINY, epochs=1)
+    train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
+
+    with pytest.raises(CheckpointMismatchError, match=r"learning_rate: 0\.05 -> 0\.1.*resume"):
+        train(
+            chain_sessions(),
+            N_ITEMS,
+            GRU4RecConfig(**{**TINY, "learning_rate": 0.1}, epochs=1),
+            checkpoint_dir=tmp_path,
+            resume=True,
+        )
+    with pytest.raises(CheckpointMismatchError, match="training data"):
+        train(chain_sessions(seed=9), N_ITEMS, config, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    config = GRU4RecConfig(**TINY, epochs=1)
+    train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
+    before = (tmp_path / "last.npz").read_bytes()
+
+    def disk_full(handle, **arrays):
+        handle.write(b"PK\x03\x04 half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gru4rec.np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        train(chain_sessions(), N_ITEMS, GRU4RecConfig(**TINY, epochs=2), checkpoint_dir=tmp_path)
+
+    assert (tmp_path / "last.npz").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.npz"]  # no leftover
+    resumed = train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1]

@@ -1,11 +1,13 @@
 """MovieLens archives: find, download, verify and parse them (no Kedro imports).
 
-The archive is read member by member in memory and never extracted, so a hostile
-entry name (absolute path, ``..``) cannot write anywhere.
+The archive is read member by member in memory and never extracted, so no entry can
+write anywhere; an archive with entry names that would escape a folder (absolute paths,
+``..``) is refused all the same.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -147,6 +149,16 @@ def download(
     ) from last_error
 
 
+def _unsafe_member(name: str) -> bool:
+    """True for an entry that would land outside the folder it is unpacked into."""
+    posix = name.replace("\\", "/")
+    return (
+        posix.startswith("/")
+        or (len(posix) > 1 and posix[1] == ":")  # a Windows drive: C:/...
+        or ".." in posix.split("/")
+    )
+
+
 def _find_member(names: list[str], wanted: str) -> str | None:
     matches = [name for name in names if name.rsplit("/", 1)[-1] == wanted]
     return min(matches, key=len) if matches else None
@@ -173,6 +185,15 @@ def read_archive(path: Path) -> RawArchive:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
+            hostile = sorted(name for name in infos if _unsafe_member(name))
+            if hostile:
+                # Nothing is ever extracted, but an archive built to escape its folder is
+                # not a MovieLens download: refuse it as a whole.
+                raise ArchiveError(
+                    f"{path} has entries with absolute paths or '..' that would land outside "
+                    f"the raw data folder ({hostile[:3]}): refusing the archive. Download "
+                    "ml-1m.zip again from GroupLens."
+                )
             files = {}
             for wanted in REQUIRED_MEMBERS:
                 member = _find_member(list(infos), wanted)
@@ -191,6 +212,8 @@ def read_archive(path: Path) -> RawArchive:
                 if len(data) > MAX_MEMBER_BYTES:
                     raise ArchiveError(f"{path}: {member} unpacks beyond {MAX_MEMBER_BYTES} bytes.")
                 files[wanted] = data
+    except ArchiveError:
+        raise  # a RuntimeError too, but already says what is wrong
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as error:
         # Damaged streams, encrypted members and unknown compression all land here.
         raise ArchiveError(
@@ -231,6 +254,8 @@ def resolve_archive(
 # ---------------------------------------------------------------------------------------------
 # Parsing
 
+ON_BAD_LINES = ("fail", "skip")
+_SHOWN = 5  # offending lines quoted in a report
 
 _RATING_FIELDS = ("UserID", "MovieID", "Rating", "Timestamp")
 _RATING_BOUNDS = {
@@ -241,13 +266,91 @@ _RATING_BOUNDS = {
 }
 
 
-def _line_report(file_name: str, problems: list[tuple[int, str, str]]) -> str:
-    """``problems`` are (line number, reason, line text), one per bad line."""
+@dataclass(frozen=True)
+class ParseReport:
+    """What parsing one file dropped: lines read, lines skipped and the first of them."""
+
+    file_name: str
+    lines: int
+    skipped: int
+    first_skipped: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file_name,
+            "lines": self.lines,
+            "skipped_lines": self.skipped,
+            "first_skipped": list(self.first_skipped),
+        }
+
+
+# (line number, reason, line text), one per bad line
+_Problem = tuple[int, str, str]
+
+
+def _line_report(file_name: str, problems: list[_Problem]) -> str:
     shown = "\n".join(
         f"  {file_name}, line {line}: {reason}: {text[:80]!r}"
-        for line, reason, text in problems[:5]
+        for line, reason, text in problems[:_SHOWN]
     )
     return f"{len(problems)} bad line(s) in {file_name}; the first ones:\n{shown}"
+
+
+def _check_on_bad_lines(on_bad_lines: str) -> None:
+    if on_bad_lines not in ON_BAD_LINES:
+        raise ValueError(f"on_bad_lines must be one of {ON_BAD_LINES}, got {on_bad_lines!r}")
+
+
+def _prepare_text(data: bytes, file_name: str) -> bytes:
+    """Refuse empty files and wrong encodings; normalise line ends and drop a UTF-8 BOM."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
+        line = data[: max(data.find(b"\x00"), 0)].count(b"\n") + 1
+        raise ParseError(
+            f"{file_name} is not ASCII / ISO-8859-1 text: it holds NUL bytes or a UTF-16 "
+            f"byte-order mark (first at line {line}). MovieLens files "
+            "are ISO-8859-1 with '::' separators: save it in that encoding, or use the "
+            "original file from ml-1m.zip."
+        )
+    if not data.strip():
+        raise ParseError(f"{file_name} is empty.")
+    return data.replace(b"\r\n", b"\n")
+
+
+def _apply_policy(
+    file_name: str,
+    problems: list[_Problem],
+    n_lines: int,
+    on_bad_lines: str,
+    max_skipped_fraction: float,
+) -> None:
+    """Raise for bad lines under ``fail``, or when ``skip`` would drop too many of them."""
+    if not problems:
+        return
+    if on_bad_lines == "fail":
+        raise ParseError(
+            _line_report(file_name, problems)
+            + "\nFix these lines, or set ingestion.on_bad_lines: skip in "
+            "conf/base/parameters_ingestion.yml to drop them."
+        )
+    if len(problems) > max_skipped_fraction * n_lines:
+        raise ParseError(
+            _line_report(file_name, problems)
+            + f"\nSkipping {len(problems)} of {n_lines} lines would exceed "
+            f"ingestion.max_skipped_fraction={max_skipped_fraction}: the file is probably "
+            "not in the MovieLens 1M format."
+        )
+    logger.warning("Skipping %s", _line_report(file_name, problems))
+
+
+def _skipped_report(file_name: str, problems: list[_Problem], n_lines: int) -> ParseReport:
+    return ParseReport(
+        file_name,
+        n_lines,
+        len(problems),
+        tuple(f"line {line}: {reason}" for line, reason, _ in problems[:_SHOWN]),
+    )
 
 
 def _rating_line_problem(line: str) -> str | None:
@@ -268,35 +371,29 @@ def _rating_line_problem(line: str) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _diagnose_ratings(text: str, file_name: str) -> ParseError:
+def _diagnose_ratings(lines: list[str]) -> list[_Problem]:
     """Slow path, taken only when the fast parser or a value check fails: find the lines.
 
     Line numbers count every line of the file, blank ones included; blank lines are
     otherwise ignored.
     """
     problems = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if line.strip():
             reason = _rating_line_problem(line)
             if reason:
                 problems.append((number, reason, line))
-    if not problems:
-        return ParseError(f"{file_name} could not be parsed, but no line looks wrong.")
-    return ParseError(_line_report(file_name, problems))
+    return problems
 
 
-def parse_ratings(data: bytes, file_name: str = "ratings.dat") -> pd.DataFrame:
-    """Parse ``UserID::MovieID::Rating::Timestamp`` lines into a typed DataFrame.
+class _NeedsDiagnosis(Exception):
+    pass
 
-    Returns columns user (int32), item (int32), rating (int8), timestamp (datetime64[s]).
-    Good files take the fast path (pyarrow's CSV reader); any failure re-reads the text
-    line by line to report file, line numbers and reasons.
-    """
-    if not data.strip():
-        raise ParseError(f"{file_name} is empty.")
-    text_bytes = data.replace(b"\r\n", b"\n")
-    if b"\t" in text_bytes:  # the fast path turns '::' into tabs, so tabs must not pass it
-        raise _diagnose_ratings(text_bytes.decode("latin-1"), file_name)
+
+def _fast_parse_ratings(text_bytes: bytes) -> pd.DataFrame:
+    """pyarrow's CSV reader with explicit types; raises _NeedsDiagnosis on any bad value."""
+    if b"\t" in text_bytes:  # '::' becomes a tab below, so tabs must not pass
+        raise _NeedsDiagnosis
     try:
         table = pacsv.read_csv(
             io.BytesIO(text_bytes.replace(b"::", b"\t")),
@@ -312,22 +409,134 @@ def parse_ratings(data: bytes, file_name: str = "ratings.dat") -> pd.DataFrame:
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise _diagnose_ratings(text_bytes.decode("latin-1"), file_name) from error
+        raise _NeedsDiagnosis from error
     ratings = table.to_pandas()
     out_of_range = np.zeros(len(ratings), dtype=bool)
     for column, name in zip(ratings.columns, _RATING_FIELDS, strict=True):
         low, high = _RATING_BOUNDS[name]
         out_of_range |= ~ratings[column].between(low, high).to_numpy()
     if out_of_range.any():
-        raise _diagnose_ratings(text_bytes.decode("latin-1"), file_name)
-    ratings["timestamp"] = ratings["timestamp"].astype("datetime64[s]")
+        raise _NeedsDiagnosis
     return ratings
 
 
-def parse_movies(data: bytes, file_name: str = "movies.dat") -> pd.DataFrame:
-    """Parse ``MovieID::Title::Genres`` (ISO-8859-1) into item, title, year and a genres list."""
+def _data_line_numbers(lines: list[str], skipped: set[int]) -> np.ndarray:
+    """1-based line number of each parsed row: non-blank lines that were not skipped."""
+    blank = pd.Series(lines, dtype=object).str.strip().eq("").to_numpy()
+    numbers = np.arange(1, len(lines) + 1)
+    keep = ~blank & ~np.isin(numbers, list(skipped))
+    return numbers[keep]
+
+
+def _duplicate_problems(
+    frame: pd.DataFrame, keys: list[str], line_numbers: np.ndarray, describe
+) -> tuple[list[_Problem], np.ndarray]:
+    """Rows repeating an earlier row's ``keys``, as problems, and the mask of those rows."""
+    duplicated = frame.duplicated(keys, keep="first").to_numpy()
+    if not duplicated.any():
+        return [], duplicated
+    groups = frame.groupby(keys, sort=False).ngroup().to_numpy()
+    _, first_index = np.unique(groups, return_index=True)
+    first_line = line_numbers[first_index[groups]]
+    rows = np.flatnonzero(duplicated)
+    problems = [
+        (
+            int(line_numbers[row]),
+            f"{describe(frame.iloc[row])} (first on line {first_line[row]})",
+            "",
+        )
+        for row in rows
+    ]
+    return problems, duplicated
+
+
+def read_ratings(
+    data: bytes,
+    file_name: str = "ratings.dat",
+    on_bad_lines: str = "fail",
+    max_skipped_fraction: float = 0.01,
+) -> tuple[pd.DataFrame, ParseReport]:
+    """Parse ``UserID::MovieID::Rating::Timestamp`` lines; returns the ratings and a report.
+
+    Columns: user (int32), item (int32), rating (int8), timestamp (datetime64[s]). Good
+    files take the fast path (pyarrow's CSV reader); any failure re-reads the text line by
+    line to name file, lines and reasons. A user rating the same movie twice is a
+    duplicate. ``on_bad_lines="skip"`` drops bad and duplicate lines instead of failing,
+    unless they exceed ``max_skipped_fraction`` of the lines.
+    """
+    _check_on_bad_lines(on_bad_lines)
+    text_bytes = _prepare_text(data, file_name)
+    lines: list[str] | None = None
+    problems: list[_Problem] = []
+    try:
+        ratings = _fast_parse_ratings(text_bytes)
+    except _NeedsDiagnosis as error:
+        lines = text_bytes.decode("latin-1").split("\n")
+        problems = _diagnose_ratings(lines)
+        n_lines = sum(1 for line in lines if line.strip())
+        _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
+        bad = {line for line, _, _ in problems}
+        kept = [line for number, line in enumerate(lines, 1) if number not in bad and line.strip()]
+        try:
+            ratings = _fast_parse_ratings("\n".join(kept).encode("latin-1"))
+        except _NeedsDiagnosis:
+            raise ParseError(
+                f"{file_name} could not be parsed, but no line looks wrong."
+            ) from error
+    n_lines = len(ratings) + len(problems)
+    # One sorted int64 key per (user, movie) pair: 5x cheaper than DataFrame.duplicated.
+    pairs = np.sort(
+        (ratings["user"].to_numpy().astype(np.int64) << 32) | ratings["item"].to_numpy()
+    )
+    if (pairs[1:] == pairs[:-1]).any():
+        lines = lines or text_bytes.decode("latin-1").split("\n")
+        line_numbers = _data_line_numbers(lines, {line for line, _, _ in problems})
+        duplicates, mask = _duplicate_problems(
+            ratings,
+            ["user", "item"],
+            line_numbers,
+            lambda row: f"UserID {row['user']} rated MovieID {row['item']} again",
+        )
+        texts = {number: lines[number - 1] for number, _, _ in duplicates[:_SHOWN]}
+        duplicates = [(number, reason, texts.get(number, "")) for number, reason, _ in duplicates]
+        _apply_policy(file_name, duplicates, n_lines, on_bad_lines, max_skipped_fraction)
+        ratings = ratings[~mask].reset_index(drop=True)
+        problems = sorted(problems + duplicates)
+    ratings["timestamp"] = ratings["timestamp"].astype("datetime64[s]")
+    return ratings, _skipped_report(file_name, problems, n_lines)
+
+
+def parse_ratings(data: bytes, file_name: str = "ratings.dat") -> pd.DataFrame:
+    """Strict :func:`read_ratings`: any bad line is a ParseError naming file and line."""
+    return read_ratings(data, file_name)[0]
+
+
+def _decode_movies(text_bytes: bytes, file_name: str) -> str:
+    """ISO-8859-1 as published; a file re-saved as UTF-8 is recognised and decoded as such."""
+    if text_bytes.isascii():
+        return text_bytes.decode("ascii")
+    try:
+        text = text_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return text_bytes.decode("latin-1")
+    logger.info("%s is UTF-8, not the original ISO-8859-1; decoded as UTF-8", file_name)
+    return text
+
+
+def read_movies(
+    data: bytes,
+    file_name: str = "movies.dat",
+    on_bad_lines: str = "fail",
+    max_skipped_fraction: float = 0.01,
+) -> tuple[pd.DataFrame, ParseReport]:
+    """Parse ``MovieID::Title::Genres`` into item, title, year and a genres list, and a report.
+
+    A repeated MovieID is a duplicate; ``on_bad_lines="skip"`` keeps its first line.
+    """
+    _check_on_bad_lines(on_bad_lines)
+    text = _decode_movies(_prepare_text(data, file_name), file_name)
     rows, problems = [], []
-    for number, line in enumerate(data.decode("latin-1").replace("\r\n", "\n").splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         fields = line.split("::")
@@ -340,26 +549,35 @@ def parse_movies(data: bytes, file_name: str = "movies.dat") -> pd.DataFrame:
             problems.append((number, f"MovieID {fields[0]!r} is not a positive integer", line))
         else:
             rows.append((number, int(movie_id), fields[1], fields[2]))
-    if problems:
-        raise ParseError(_line_report(file_name, problems))
-    if not rows:
-        raise ParseError(f"{file_name} is empty.")
+    n_lines = len(rows) + len(problems)
+    _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
     movies = pd.DataFrame(rows, columns=["line", "item", "title", "genres"])
-    duplicated = movies["item"].duplicated(keep=False)
-    if duplicated.any():
-        dupes = movies[duplicated]
-        raise ParseError(
-            _line_report(
-                file_name,
-                [
-                    (line, f"duplicate MovieID {item}", f"{item}::{title}")
-                    for line, item, title in dupes[["line", "item", "title"]].itertuples(
-                        index=False
-                    )
-                ],
-            )
-        )
+    duplicates, mask = _duplicate_problems(
+        movies,
+        ["item"],
+        movies["line"].to_numpy(),
+        lambda row: f"duplicate MovieID {row['item']}",
+    )
+    if duplicates:
+        titles = movies["title"].to_numpy()
+        duplicates = [
+            (line, reason, f"{movies['item'].iloc[row]}::{titles[row]}")
+            for (line, reason, _), row in zip(duplicates, np.flatnonzero(mask), strict=True)
+        ]
+        _apply_policy(file_name, duplicates, n_lines, on_bad_lines, max_skipped_fraction)
+        movies = movies[~mask]
+        problems = sorted(problems + duplicates)
+    if movies.empty:
+        raise ParseError(f"{file_name} is empty.")
+    movies = movies.reset_index(drop=True)
     movies["item"] = movies["item"].astype("int32")
     movies["year"] = movies["title"].str.extract(r"\((\d{4})\)\s*$", expand=False).astype("Int16")
     movies["genres"] = movies["genres"].str.split("|")
-    return movies[["item", "title", "year", "genres"]]
+    return movies[["item", "title", "year", "genres"]], _skipped_report(
+        file_name, problems, n_lines
+    )
+
+
+def parse_movies(data: bytes, file_name: str = "movies.dat") -> pd.DataFrame:
+    """Strict :func:`read_movies`: any bad line is a ParseError naming file and line."""
+    return read_movies(data, file_name)[0]

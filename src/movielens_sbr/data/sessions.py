@@ -82,14 +82,21 @@ def cleanse(
     session lowers item supports. Returns the events and the counts after each round.
     """
     rounds = []
+    # Events left after each step, for the error message when nothing is left.
+    trail = [f"start {len(events)}"]
     for round_number in range(1, max_rounds + 1):
         before = len(events)
+        steps = []
         if collapse_repeats:
             events = _collapse_repeats(events)
+            steps.append(f"repeats collapsed {len(events)}")
         events = events[_session_lengths(events) >= min_session_length]
+        steps.append(f"sessions < min_session_length={min_session_length} dropped {len(events)}")
         items = events["item"].to_numpy()
         support = np.bincount(items)[items] if len(items) else items
         events = events[support >= min_item_support]
+        steps.append(f"items < min_item_support={min_item_support} dropped {len(events)}")
+        trail.append(f"round {round_number}: " + ", ".join(steps))
         rounds.append(
             {
                 "round": round_number,
@@ -103,8 +110,9 @@ def cleanse(
     if events.empty:
         raise EmptyDataError(
             f"Cleansing left no events (min_session_length={min_session_length}, "
-            f"min_item_support={min_item_support}); counts per round: {rounds}. "
-            "Lower these parameters in conf/base/parameters_sessions.yml."
+            f"min_item_support={min_item_support}). Events before/after each step: "
+            f"{'; '.join(trail)}. Counts per round: {rounds}. Lower sessions.min_item_support "
+            "or sessions.min_session_length in conf/base/parameters_sessions.yml."
         )
     return events.reset_index(drop=True), rounds
 

@@ -9,10 +9,14 @@ chunk of steps, and only the item ids of each chunk travel from host to graph.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -182,7 +186,11 @@ class _Trainer:
         weights, bias = network.output_weights, network.output_bias
         if config.loss == "cross_entropy":
             return full_cross_entropy(hidden, weights, bias, targets, valid)
-        negatives = sample_negatives(self.sample_cdf, config.n_sample)
+        # Stateless draws keyed by (seed, optimizer step): the same negatives after a resume.
+        step = tf.cast(self.optimizer.iterations.value, tf.int64)
+        negatives = sample_negatives(
+            self.sample_cdf, config.n_sample, tf.stack([tf.constant(config.seed, tf.int64), step])
+        )
         if config.loss == "bpr_max":
             return bpr_max(hidden, weights, bias, targets, valid, negatives, config.bpreg)
         log_q = tf.concat(
@@ -281,6 +289,75 @@ class GRU4RecScorer:
         return scores.numpy()
 
 
+CHECKPOINT_FILE = "last.npz"
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint was written for other training parameters or other training data."""
+
+
+def _fingerprint(sessions: SessionArrays, n_items: int) -> str:
+    digest = hashlib.sha256(str(n_items).encode())
+    digest.update(np.ascontiguousarray(sessions.items).tobytes())
+    digest.update(np.ascontiguousarray(sessions.offsets).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _network_variables(network: GRU4RecNetwork) -> list:
+    """Everything that evolves in training, dropout seed states included."""
+    own = [] if network.config.embedding == "constrained" else [network.output_weights]
+    return [*network.trunk.variables, *own, network.output_bias]
+
+
+def _save_checkpoint(
+    folder: Path, meta: dict, trainer: _Trainer, best_weights: list[np.ndarray] | None
+) -> None:
+    """Write ``last.npz`` beside itself and rename it over the previous one (atomic)."""
+    arrays = {"meta": np.array(json.dumps(meta))}
+    for prefix, values in (
+        ("network", [np.asarray(v) for v in _network_variables(trainer.network)]),
+        ("optimizer", [np.asarray(v) for v in trainer.optimizer.variables]),
+        ("best", best_weights or []),
+    ):
+        arrays.update({f"{prefix}_{i}": value for i, value in enumerate(values)})
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{CHECKPOINT_FILE}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / CHECKPOINT_FILE)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _load_checkpoint(path: Path) -> tuple[dict, dict[str, list[np.ndarray]]]:
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        groups: dict[str, list[np.ndarray]] = {"network": [], "optimizer": [], "best": []}
+        for prefix, values in groups.items():
+            count = sum(1 for key in data.files if key.startswith(f"{prefix}_"))
+            values.extend(data[f"{prefix}_{i}"] for i in range(count))
+    return meta, groups
+
+
+def _check_checkpoint(meta: dict, config: GRU4RecConfig, fingerprint: str, path: Path) -> None:
+    """Refuse a checkpoint of other parameters or data (``epochs`` may grow)."""
+    saved = {k: v for k, v in meta["config"].items() if k != "epochs"}
+    current = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k != "epochs"}
+    changed = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+    if changed or meta["fingerprint"] != fingerprint:
+        differences = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
+        what = (
+            f"parameters {differences}" if changed else "training data (the splits changed since)"
+        )
+        raise CheckpointMismatchError(
+            f"The checkpoint {path} was written with other {what}: it cannot be resumed. "
+            "Run without training.resume=true to start over (the checkpoint is then replaced)."
+        )
+
+
 @dataclass
 class TrainingResult:
     """The best model found and what happened in every epoch."""
@@ -296,12 +373,21 @@ def train(
     n_items: int,
     config: GRU4RecConfig,
     validate: Callable[[keras.Model], dict[str, float]] | None = None,
+    *,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
 ) -> TrainingResult:
     """Train GRU4Rec with session-parallel mini-batches, keeping the best epoch on validation.
 
     ``validate`` returns metrics for the current model (e.g. Recall@20 on the validation
     split); the weights of the epoch with the best ``config.selection_metric`` are kept.
     Without it, the last epoch is kept.
+
+    With ``checkpoint_dir``, the end of every epoch writes ``last.npz`` there (weights,
+    optimizer state, epoch, history, the shuffling RNG state and the best weights so far);
+    ``resume=True`` continues from it, ending exactly where an uninterrupted run with the
+    same seed ends. ``on_epoch_end(epoch, record)`` is called after the checkpoint.
     """
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -309,8 +395,32 @@ def train(
     item_counts = np.bincount(train_sessions.items, minlength=n_items)
     trainer = _Trainer(network, config, item_counts)
     history: list[dict] = []
-    best_score, best_epoch, best_model = -np.inf, 0, None
-    for epoch in range(1, config.epochs + 1):
+    best_score, best_epoch, best_weights = -np.inf, 0, None
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    fingerprint = _fingerprint(train_sessions, n_items) if folder is not None else ""
+    first_epoch = 1
+    if resume:
+        if folder is None:
+            raise ValueError("resume=True needs a checkpoint_dir")
+        path = folder / CHECKPOINT_FILE
+        if path.exists():
+            meta, arrays = _load_checkpoint(path)
+            _check_checkpoint(meta, config, fingerprint, path)
+            for variable, value in zip(_network_variables(network), arrays["network"], strict=True):
+                variable.assign(value)
+            for variable, value in zip(
+                trainer.optimizer.variables, arrays["optimizer"], strict=True
+            ):
+                variable.assign(value)
+            rng.bit_generator.state = meta["rng_state"]
+            history = meta["history"]
+            best_score, best_epoch = meta["best_score"], meta["best_epoch"]
+            best_weights = arrays["best"] or None
+            first_epoch = meta["epoch"] + 1
+            logger.info("Resuming from %s after epoch %d", path, meta["epoch"])
+        else:
+            logger.warning("No checkpoint at %s: training from the first epoch", path)
+    for epoch in range(first_epoch, config.epochs + 1):
         schedule = lane_schedule(train_sessions, config.batch_size, rng)
         started = time.perf_counter()
         label = f"epoch {epoch}/{config.epochs}"
@@ -337,7 +447,7 @@ def train(
         # Without validation every epoch beats the one before, so the last one is kept.
         score = record[f"valid_{config.selection_metric}"] if validate is not None else epoch
         if score > best_score:
-            best_score, best_epoch, best_model = score, epoch, model
+            best_score, best_epoch, best_weights = score, epoch, model.get_weights()
         history.append(record)
         logger.info(
             "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
@@ -348,4 +458,21 @@ def train(
             seconds,
             "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
         )
+        if folder is not None:
+            meta = {
+                "epoch": epoch,
+                "history": history,
+                "best_score": float(best_score),
+                "best_epoch": best_epoch,
+                "rng_state": rng.bit_generator.state,
+                "config": json.loads(json.dumps(asdict(config))),
+                "fingerprint": fingerprint,
+            }
+            _save_checkpoint(folder, meta, trainer, best_weights)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+    best_model = build_step_model(n_items, config)
+    if best_weights is None:  # resumed after the last epoch without a best: keep the last
+        best_weights = network.to_step_model().get_weights()
+    best_model.set_weights(best_weights)
     return TrainingResult(best_model, history, best_epoch, asdict(config))

@@ -8,6 +8,7 @@ from movielens_sbr.pipelines.sessions.nodes import (
     build_session_events,
     plot_events_per_day,
     plot_session_lengths,
+    split_sessions,
 )
 
 
@@ -44,3 +45,24 @@ def test_plots_are_figures(splits, ratings):
     events, _ = build_session_events(ratings, {"min_item_support": 2}, seed=0)
     assert plot_session_lengths(events).axes
     assert plot_events_per_day(events, splits[4]).axes
+
+
+def test_min_item_support_that_removes_everything_names_filters_and_counts(ratings):
+    with pytest.raises(EmptyDataError) as caught:
+        build_session_events(ratings, {"min_item_support": 10**6}, seed=0)
+
+    message = str(caught.value)
+    assert "min_item_support=1000000" in message
+    assert f"start {len(ratings)}" in message  # count before the first step
+    assert "items < min_item_support=1000000 dropped 0" in message  # count after the step
+    assert "sessions.min_item_support" in message  # the key to change
+
+
+def test_skipped_input_lines_reach_the_split_statistics(ratings):
+    summary = {"skipped_lines": {"ratings.dat": 3, "movies.dat": 1}}
+    params = {"min_item_support": 2}
+    events, log = build_session_events(ratings, params, 0, summary)
+    *_, statistics = split_sessions(events, log, params)
+
+    assert statistics["skipped_input_lines"] == {"ratings.dat": 3, "movies.dat": 1}
+    assert statistics["cleansing"]["ratings"] == len(ratings)

@@ -12,11 +12,28 @@ from movielens_sbr.pipelines.ingestion.nodes import (
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(parse_ratings_node, "movielens_archive", "ratings", name="parse_ratings"),
-            Node(parse_movies_node, "movielens_archive", "movies", name="parse_movies"),
+            # The parse reports stay in memory: describe_archive folds them into the summary.
+            Node(
+                parse_ratings_node,
+                ["movielens_archive", "params:ingestion"],
+                ["ratings", "ratings_parse_report"],
+                name="parse_ratings",
+            ),
+            Node(
+                parse_movies_node,
+                ["movielens_archive", "params:ingestion"],
+                ["movies", "movies_parse_report"],
+                name="parse_movies",
+            ),
             Node(
                 describe_archive,
-                ["movielens_archive", "ratings", "movies"],
+                [
+                    "movielens_archive",
+                    "ratings",
+                    "movies",
+                    "ratings_parse_report",
+                    "movies_parse_report",
+                ],
                 "archive_summary",
                 name="describe_archive",
             ),

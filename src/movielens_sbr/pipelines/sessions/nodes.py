@@ -9,11 +9,17 @@ from movielens_sbr.params import SessionsParams, validate_section
 
 
 def build_session_events(
-    ratings: pd.DataFrame, params: dict, seed: int
+    ratings: pd.DataFrame, params: dict, seed: int, archive_summary: dict | None = None
 ) -> tuple[pd.DataFrame, dict]:
-    """Order, filter, sessionise and cleanse ratings; returns events and a log of counts."""
+    """Order, filter, sessionise and cleanse ratings; returns events and a log of counts.
+
+    The log starts with the input lines that ingestion skipped (``ingestion.on_bad_lines``).
+    """
     config: SessionsParams = validate_section("sessions", params)
-    log = {"ratings": len(ratings)}
+    log = {
+        "skipped_input_lines": dict((archive_summary or {}).get("skipped_lines", {})),
+        "ratings": len(ratings),
+    }
     if config.min_rating is not None:
         ratings = ratings[ratings["rating"] >= config.min_rating]
         log[f"after_min_rating_{config.min_rating}"] = len(ratings)
@@ -49,6 +55,7 @@ def split_sessions(
     )
     statistics = {
         "parameters": config.model_dump(),
+        "skipped_input_lines": cleansing_log.get("skipped_input_lines", {}),
         "cleansing": cleansing_log,
         "boundaries": boundary_stats,
         "n_items": len(item_index),

@@ -15,7 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_session_events,
-                ["ratings", "params:sessions", "params:seed"],
+                ["ratings", "params:sessions", "params:seed", "archive_summary"],
                 ["session_events", "cleansing_log"],
                 name="build_session_events",
             ),

@@ -16,7 +16,7 @@ from movielens_sbr.params import TrainingParams, validate_section
 def model_config(config: TrainingParams, seed: int) -> GRU4RecConfig:
     """The model's configuration from the validated training parameters."""
     return GRU4RecConfig(
-        **config.model_dump(exclude={"layers", "eval_batch_size"}),
+        **config.model_dump(exclude={"layers", "eval_batch_size", "resume"}),
         layers=tuple(config.layers),
         seed=seed,
     )
@@ -47,8 +47,13 @@ def train_gru4rec(
     item_index: pd.DataFrame,
     params: dict,
     seed: int,
+    checkpoint_dir: str | None = None,
 ) -> tuple[keras.Model, dict]:
-    """Train on the train split, keep the epoch with the best validation metric."""
+    """Train on the train split, keep the epoch with the best validation metric.
+
+    Every epoch ends with a checkpoint in ``checkpoint_dir``; ``training.resume`` continues
+    from the last one.
+    """
     config: TrainingParams = validate_section("training", params)
     n_items = len(item_index)
     valid = SessionArrays.from_frame(valid_sessions)
@@ -58,6 +63,8 @@ def train_gru4rec(
         n_items,
         model_config(config, seed),
         validator(valid, n_items, config) if valid.n_sessions else None,
+        checkpoint_dir=checkpoint_dir,
+        resume=config.resume,
     )
     history = {
         "config": result.config,

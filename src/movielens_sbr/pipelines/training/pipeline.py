@@ -16,6 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "item_index",
                     "params:training",
                     "params:seed",
+                    "gru4rec_checkpoints",
                 ],
                 ["gru4rec_model", "training_history"],
                 name="train_gru4rec",

@@ -1,0 +1,71 @@
+"""What a run was made of: package versions, git commit, input checksum (no Kedro imports)."""
+
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+DISTRIBUTION = "movielens-sbr"
+
+
+def package_versions(distribution: str = DISTRIBUTION) -> dict[str, str | None]:
+    """Installed versions of the project and of its direct (non-extra) dependencies."""
+    names = [distribution]
+    for requirement in metadata.requires(distribution) or []:
+        if "extra ==" not in requirement:
+            names.append(re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0))
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_state(folder: str | Path) -> dict:
+    """The commit checked out in ``folder`` and whether tracked files differ from it."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def run_manifest(
+    run_id: str,
+    pipelines: list[str] | None,
+    project_path: str | Path,
+    archive_summary: dict | None,
+    parameters: dict,
+    outputs: dict[str, str | None],
+) -> dict:
+    """Everything needed to tell whether two runs' results are comparable."""
+    return {
+        "run_id": run_id,
+        "pipelines": pipelines or ["__default__"],
+        "git": git_state(project_path),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "archive": {
+            "source": (archive_summary or {}).get("source"),
+            "md5": (archive_summary or {}).get("md5"),
+        },
+        "seed": parameters.get("seed"),
+        "parameters": parameters,
+        "outputs": outputs,
+    }

@@ -1,0 +1,40 @@
+"""Provenance: package versions and git state recorded in the run manifest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from movielens_sbr.provenance import git_state, package_versions, run_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_package_versions_cover_the_direct_dependencies():
+    versions = package_versions()
+    assert versions["movielens-sbr"] == "0.1.0"
+    for name in ("kedro", "tensorflow-cpu", "keras", "numpy", "pandas", "pyarrow"):
+        assert re.fullmatch(r"\d+\.\d+(\.\d+)?.*", versions[name]), name
+    assert "pytest" not in versions  # test extras are not run dependencies
+
+
+def test_git_state_of_the_repository_and_of_a_plain_folder(tmp_path):
+    state = git_state(ROOT)
+    assert re.fullmatch(r"[0-9a-f]{40}", state["commit"])
+    assert isinstance(state["dirty"], bool)
+    assert git_state(tmp_path) == {"commit": None, "dirty": None}
+
+
+def test_run_manifest_fields(tmp_path):
+    manifest = run_manifest(
+        "2026-01-01T00.00.00.000Z",
+        None,
+        tmp_path,
+        {"source": "x.zip", "md5": "abc", "ratings": 3},
+        {"seed": 7, "training": {"epochs": 1}},
+        {"metrics": "2026-01-01T00.00.00.000Z"},
+    )
+    assert manifest["pipelines"] == ["__default__"]
+    assert manifest["archive"] == {"source": "x.zip", "md5": "abc"}
+    assert manifest["seed"] == 7
+    assert manifest["outputs"] == {"metrics": "2026-01-01T00.00.00.000Z"}
