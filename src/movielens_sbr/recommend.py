@@ -1,0 +1,596 @@
+"""Next movies for a session, similar movies and cold start, by id or title (no Kedro import).
+
+``Recommender`` wraps the trained GRU4Rec step model (or any baseline of the evaluation)
+with the item index and the movie table::
+
+    recommender = Recommender.load(".")  # latest model of the Kedro project in "."
+    recommender.recommend(["Toy Story (1995)", "heat"], n=10).table
+    recommender.similar("Matrix, The", n=10).table
+
+Scores are those of the evaluation code: GRU4Rec runs the exported model's weights in
+numpy (the same GRU cell as Keras, with every item's input projection precomputed), the
+baselines run their scorer one event at a time as the evaluator feeds them. Items already
+in the session are removed when ``exclude_seen`` (as in the evaluation). A session with no
+item known to the model gets the most popular training movies and is flagged
+``cold_start``; inputs the model does not know are reported in ``ignored``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from movielens_sbr.evaluation.evaluator import padded
+from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.titles import TitleIndex
+
+GRU4REC = "gru4rec"
+SIMILARITY_METHODS = ("embedding", "iknn")
+logger = logging.getLogger(__name__)
+
+
+class RecommendError(ValueError):
+    """A request the recommender cannot answer (unknown method, genre, user, ...)."""
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp overflow gives 0, the right limit
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+class NumpyGRU4Rec:
+    """Inference of the exported GRU4Rec step model in numpy.
+
+    The step model is ``item -> [embedding | one-hot] -> GRU x k -> Dense(n_items)``. Keras'
+    GRU cell (``reset_after=True``) is ``z, r = sigmoid(x W_zr + b + h U_zr + c)``,
+    ``h~ = tanh(x W_h + b_h + r * (h U_h + c_h))``, ``h' = z h + (1 - z) h~``. The first
+    layer's ``x W + b`` is precomputed for every item, so a step costs one ``[n, h] x
+    [h, 3h]`` product; a call takes a whole batch of sessions, with no Python per event.
+    """
+
+    def __init__(self, model: Any):
+        names = [layer.name for layer in model.layers]
+        grus = sorted((n for n in names if n.startswith("gru_")), key=lambda n: int(n[4:]))
+        if not grus or "scores" not in names:
+            raise NotImplementedError("not a GRU4Rec step model (no gru_i / scores layers)")
+        self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for name in grus:
+            layer = model.get_layer(name)
+            config = layer.get_config()
+            expected = {
+                "reset_after": True,
+                "use_bias": True,
+                "activation": "tanh",
+                "recurrent_activation": "sigmoid",
+            }
+            if any(config.get(key) != value for key, value in expected.items()):
+                raise NotImplementedError(f"{name} is not a standard reset-after GRU")
+            kernel, recurrent, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            self.layers.append((kernel, recurrent, bias[0], bias[1]))
+        kernel, _, input_bias, _ = self.layers[0]
+        if "item_embedding" in names:
+            embedding = np.asarray(model.get_layer("item_embedding").get_weights()[0], np.float32)
+            self.input_table = embedding @ kernel + input_bias
+        else:  # one-hot input: x W is the item's row of W
+            self.input_table = kernel + input_bias
+        weights, bias = model.get_layer("scores").get_weights()
+        self.output_weights = np.asarray(weights, np.float32)  # [hidden, n_items]
+        self.output_bias = np.asarray(bias, np.float32)
+        self.n_items = self.output_weights.shape[1]
+
+    @staticmethod
+    def _cell(projected, h, recurrent, recurrent_bias):
+        units = h.shape[1]
+        inner = h @ recurrent + recurrent_bias
+        zr = _sigmoid(projected[:, : 2 * units] + inner[:, : 2 * units])
+        z = zr[:, :units]
+        candidate = np.tanh(projected[:, 2 * units :] + zr[:, units:] * inner[:, 2 * units :])
+        return z * h + (1.0 - z) * candidate
+
+    def final_hidden(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Last layer's state after each session; rows sorted by length, longest first."""
+        n = len(lengths)
+        states = [np.zeros((n, layer[1].shape[0]), np.float32) for layer in self.layers]
+        for t in range(matrix.shape[1] if n else 0):
+            active = int(np.searchsorted(-lengths, -t, side="left"))  # lengths > t
+            x = self.input_table[matrix[:active, t]]
+            for i, (kernel, recurrent, input_bias, recurrent_bias) in enumerate(self.layers):
+                if i:
+                    x = x @ kernel + input_bias
+                x = self._cell(x, states[i][:active], recurrent, recurrent_bias)
+                states[i][:active] = x
+        return states[-1]
+
+    def scores(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return self.final_hidden(matrix, lengths) @ self.output_weights + self.output_bias
+
+
+def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items: int):
+    """Scores after each session's last event, stepping ``scorer`` as the evaluator does.
+
+    Rows are sorted by length (longest first), so the running sessions are a prefix.
+    """
+    n = len(lengths)
+    out = np.zeros((n, n_items), np.float32)
+    scorer.start(n)
+    for t in range(matrix.shape[1] if n else 0):
+        active = int(np.searchsorted(-lengths, -t, side="left"))
+        scores = scorer.step(matrix[:active, t])
+        ending = int(np.searchsorted(-lengths, -(t + 1), side="left"))  # still running after t
+        out[ending:active] = scores[ending:active]
+    return out
+
+
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``n`` columns per row, ties by item index; -inf (excluded) entries come last."""
+    n = min(n, scores.shape[1])
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    return order, np.take_along_axis(scores, order, axis=1)
+
+
+@dataclass
+class Recommendations:
+    """The answer to one request: a table of movies and how the session was read."""
+
+    table: pd.DataFrame  # rank, item, title, year, genres, score
+    method: str
+    session: list[int] = field(default_factory=list)  # known items used, in order
+    ignored: list = field(default_factory=list)  # inputs the model does not know
+    cold_start: bool = False
+    genres: list[str] = field(default_factory=list)
+    model_version: str | None = None
+
+    @property
+    def items(self) -> list[int]:
+        return self.table["item"].tolist()
+
+    def to_dict(self, titles: pd.Series | None = None) -> dict:
+        """A JSON-ready dict (the CLI's ``--json``)."""
+        rows = [
+            {
+                "rank": int(row.rank),
+                "item": int(row.item),
+                "title": row.title,
+                "year": None if row.year is None or pd.isna(row.year) else int(row.year),
+                "genres": list(row.genres),
+                "score": float(row.score),
+            }
+            for row in self.table.itertuples(index=False)
+        ]
+        return {
+            "method": self.method,
+            "model_version": self.model_version,
+            "session": [
+                {"item": int(i), "title": None if titles is None else titles.get(i)}
+                for i in self.session
+            ],
+            "ignored": [i if isinstance(i, str) else int(i) for i in self.ignored],
+            "cold_start": self.cold_start,
+            "genres": self.genres,
+            "recommendations": rows,
+        }
+
+
+def _lazy(value):
+    """A zero-argument loader for a value, a loader, or None."""
+    if value is None or callable(value):
+        return value
+    return lambda: value
+
+
+class Recommender:
+    """Recommends next movies and similar movies from a trained model and the catalogue."""
+
+    def __init__(
+        self,
+        model: Any,
+        item_index: pd.DataFrame,
+        movies: pd.DataFrame,
+        *,
+        train_sessions: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+        session_events: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+        baseline_options: dict[str, dict] | None = None,
+        model_version: str | None = None,
+    ):
+        index = item_index.sort_values("item_idx")
+        if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
+            raise ValueError("item_index must number its items 0..n-1")
+        self.n_items = len(index)
+        self.model = model
+        self.model_version = model_version
+        self.item_of_idx = index["item"].to_numpy().astype(np.int64)
+        self.idx_of_item = pd.Series(np.arange(self.n_items), index=self.item_of_idx)
+        self._idx = dict(zip(self.item_of_idx.tolist(), range(self.n_items), strict=True))
+        self.popularity = index["train_count"].to_numpy().astype(np.float32)
+        self.movies = movies.set_index("item")[["title", "year", "genres"]]
+        self.titles = self.movies["title"]
+        self.title_index = TitleIndex(movies)
+        info = self.movies.reindex(self.item_of_idx)  # per item index, for fast tables
+        self._title_of_idx = info["title"].to_numpy(dtype=object)
+        self._year_of_idx = info["year"].astype("Int64").to_numpy(dtype=object, na_value=None)
+        self._genres_of_idx = np.empty(self.n_items, dtype=object)
+        self._genres_of_idx[:] = [
+            list(g) if isinstance(g, list | np.ndarray) else [] for g in info["genres"]
+        ]
+        exploded = pd.Series(
+            self.movies["genres"].reindex(self.item_of_idx).to_numpy(), dtype=object
+        ).explode()
+        exploded = exploded[exploded.notna()]
+        self.genre_names = sorted(set(self.movies["genres"].explode().dropna()))
+        self._genre_matrix = np.zeros((self.n_items, len(self.genre_names)), dtype=bool)
+        codes = pd.Categorical(exploded.to_numpy(), categories=self.genre_names).codes
+        self._genre_matrix[exploded.index.to_numpy()[codes >= 0], codes[codes >= 0]] = True
+        self._train_sessions = _lazy(train_sessions)
+        self._session_events = _lazy(session_events)
+        self.baseline_options = dict(baseline_options or {})
+        self._scorers: dict[str, Any] = {}
+        self._gru: NumpyGRU4Rec | None = None
+        self._unit_vectors: np.ndarray | None = None
+        if model is not None:
+            try:
+                self._gru = NumpyGRU4Rec(model)
+            except NotImplementedError as reason:
+                logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
+            if self._model_items() != self.n_items:
+                raise ValueError(
+                    f"the model scores {self._model_items()} items but item_index has "
+                    f"{self.n_items}: load the item_index of the run that trained the model"
+                )
+
+    # --- construction from a Kedro project ------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        source: str | Path | Any = ".",
+        *,
+        model_version: str | None = None,
+        env: str | None = None,
+    ) -> Recommender:
+        """From a Kedro project folder (or an already built catalog).
+
+        ``model_version`` is a version of the versioned ``gru4rec_model`` (default: latest).
+        The item index of the same run is used when it exists, else the latest one.
+        Training sessions (baselines, item-kNN) and session events (``--user``) are loaded
+        only when needed.
+        """
+        if isinstance(source, str | Path):
+            catalog, params = _project_catalog(Path(source), env)
+        else:
+            catalog = source
+            params = _try_load(catalog, "parameters") or {}
+        with _quiet_kedro():
+            model = catalog.load("gru4rec_model", version=model_version)
+            version = model_version or catalog.get("gru4rec_model").resolve_load_version()
+            item_index = _try_load(catalog, "item_index", version)
+            if item_index is None:  # the model was trained in a later run than the split
+                item_index = catalog.load("item_index")
+            movies = catalog.load("movies")
+
+        def loader(name: str) -> Callable[[], pd.DataFrame]:
+            def load() -> pd.DataFrame:
+                with _quiet_kedro():
+                    return catalog.load(name)
+
+            return load
+
+        options = (params.get("evaluation") or {}).get("baselines")
+        return cls(
+            model,
+            item_index,
+            movies,
+            train_sessions=loader("train_sessions"),
+            session_events=loader("session_events"),
+            baseline_options=options,
+            model_version=version,
+        )
+
+    # --- reading requests ---------------------------------------------------------------
+    def _model_items(self) -> int:
+        if self._gru is not None:
+            return self._gru.n_items
+        return int(self.model.outputs[0].shape[-1])
+
+    def resolve(self, items: Iterable[int | str]) -> tuple[list[int], list]:
+        """Movie ids or titles -> (item ids known to the model, inputs ignored).
+
+        Integers (and strings of digits) are MovieLens ids; other strings are titles,
+        matched forgivingly (``titles.TitleIndex``); a title matching no movie or several
+        raises ``TitleError`` with the closest candidates. A movie the model was not
+        trained on (rare, or not in movies.dat) is ignored and reported.
+        """
+        known, ignored = [], []
+        for value in items:
+            if isinstance(value, str) and not value.strip().isdigit():
+                item = self.title_index.match(value)
+            else:
+                item = int(value)
+            if item in self._idx:
+                known.append(item)
+            else:
+                ignored.append(value)
+        return known, ignored
+
+    def genre_mask(self, genres: Sequence[str] | None) -> np.ndarray | None:
+        """Items having any of ``genres`` (case-insensitive), or None for no filter."""
+        if not genres:
+            return None
+        lookup = {g.lower(): i for i, g in enumerate(self.genre_names)}
+        unknown = [g for g in genres if g.lower() not in lookup]
+        if unknown:
+            raise RecommendError(f"unknown genre(s) {unknown}; choose among {self.genre_names}")
+        return self._genre_matrix[:, [lookup[g.lower()] for g in genres]].any(axis=1)
+
+    def _canonical_genres(self, genres: Sequence[str] | None) -> list[str]:
+        lookup = {g.lower(): g for g in self.genre_names}
+        return [lookup[g.lower()] for g in genres or []]
+
+    # --- scoring ------------------------------------------------------------------------
+    @property
+    def methods(self) -> list[str]:
+        from movielens_sbr.evaluation.baselines import BASELINES
+
+        return [GRU4REC, *sorted(BASELINES)]
+
+    def _train(self) -> SessionArrays:
+        if self._train_sessions is None:
+            raise RecommendError("this method needs the training sessions (train_sessions)")
+        return SessionArrays.from_frame(self._train_sessions())
+
+    def scorer(self, method: str) -> Any:
+        """The evaluation scorer of ``method`` (baselines built once, on first use)."""
+        from movielens_sbr.evaluation.baselines import BASELINES
+
+        if method not in self._scorers:
+            if method == GRU4REC:
+                from movielens_sbr.model.gru4rec import GRU4RecScorer
+
+                self._scorers[method] = GRU4RecScorer(self.model)
+            elif method in BASELINES:
+                options = self.baseline_options.get(method) or {}
+                self._scorers[method] = BASELINES[method](self._train(), self.n_items, **options)
+            else:
+                raise RecommendError(f"unknown method {method!r}; choose among {self.methods}")
+        return self._scorers[method]
+
+    def session_scores(self, sessions: Sequence[np.ndarray], method: str = GRU4REC) -> np.ndarray:
+        """Scores over all items after each session (item indices; each non-empty)."""
+        lengths = np.array([len(s) for s in sessions], dtype=np.int64)
+        if (lengths == 0).any():
+            raise ValueError("every session needs at least one known item")
+        out = np.zeros((len(sessions), self.n_items), np.float32)
+        flat = SessionArrays(
+            np.concatenate(sessions).astype(np.int32), np.r_[0, np.cumsum(lengths)]
+        )
+        order = np.argsort(-lengths, kind="stable")
+        for begin in range(0, len(order), 1024):  # bounds the [n, n_items] blocks
+            batch = order[begin : begin + 1024]
+            lens = lengths[batch]
+            padded_items = padded(flat, batch)
+            if method == GRU4REC and self._gru is not None:
+                out[batch] = self._gru.scores(padded_items, lens)
+            else:
+                out[batch] = _final_scores(self.scorer(method), padded_items, lens, self.n_items)
+        return out
+
+    def _rank(
+        self,
+        sessions: list[np.ndarray],
+        n: int,
+        exclude_seen: bool,
+        method: str,
+        genres: Sequence[str] | None,
+        exclude: list[np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-n item indices and scores per session, and which sessions were cold."""
+        cold = np.array([len(s) == 0 for s in sessions], dtype=bool)
+        scores = np.empty((len(sessions), self.n_items), np.float32)
+        warm = np.flatnonzero(~cold)
+        if len(warm):
+            scores[warm] = self.session_scores([sessions[i] for i in warm], method)
+        scores[cold] = self.popularity
+        if exclude_seen:
+            rows = np.repeat(np.arange(len(sessions)), [len(s) for s in sessions])
+            if len(rows):
+                scores[rows, np.concatenate(sessions)] = -np.inf
+        if exclude is not None:
+            rows = np.repeat(np.arange(len(exclude)), [len(s) for s in exclude])
+            if len(rows):
+                scores[rows, np.concatenate(exclude)] = -np.inf
+        mask = self.genre_mask(genres)
+        if mask is not None:
+            scores[:, ~mask] = -np.inf
+        top, top_scores = top_n(scores, n)
+        return top, top_scores, cold
+
+    def _table(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+        keep = np.isfinite(scores)
+        idx = top[keep]
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(idx) + 1),
+                "item": self.item_of_idx[idx],
+                "title": self._title_of_idx[idx],
+                "year": self._year_of_idx[idx],
+                "genres": self._genres_of_idx[idx],
+                "score": scores[keep].astype(np.float64),
+            }
+        )
+
+    def recommend(
+        self,
+        items: Iterable[int | str] = (),
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        method: str = GRU4REC,
+        genres: Sequence[str] | None = None,
+        exclude: Iterable[int] = (),
+    ) -> Recommendations:
+        """The top ``n`` next movies after watching ``items`` (ids or titles, in order).
+
+        ``genres`` keeps only movies of any of those genres; ``exclude`` removes further
+        movie ids (e.g. a user's earlier history). Without a known item: popular movies,
+        flagged ``cold_start``.
+        """
+        if n < 1:
+            raise RecommendError(f"n must be at least 1, got {n}")
+        known, ignored = self.resolve(items)
+        session = np.array([self._idx[i] for i in known], dtype=np.int64)
+        extra = np.array([self._idx[i] for i in exclude if i in self._idx], dtype=np.int64)
+        top, scores, cold = self._rank([session], n, exclude_seen, method, genres, [extra])
+        return Recommendations(
+            self._table(top[0], scores[0]),
+            method=method if not cold[0] else "popular",
+            session=known,
+            ignored=ignored,
+            cold_start=bool(cold[0]),
+            genres=self._canonical_genres(genres),
+            model_version=self.model_version,
+        )
+
+    def recommend_sessions(
+        self,
+        sessions: pd.DataFrame,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        method: str = GRU4REC,
+        genres: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Batch: events ``session_id, item`` (in watch order) -> top-n rows per session.
+
+        Rows are ``session_id, rank, item, title, score, cold_start, n_ignored``; items the
+        model does not know are dropped from their session (counted in ``n_ignored``).
+        """
+        missing = {"session_id", "item"} - set(sessions.columns)
+        if missing:
+            raise RecommendError(f"the sessions need columns {sorted(missing)}")
+        if "timestamp" in sessions.columns:
+            sessions = sessions.sort_values(["session_id", "timestamp"], kind="stable")
+        else:
+            sessions = sessions.sort_values("session_id", kind="stable")
+        ids = sessions["session_id"].to_numpy()
+        idx = self.idx_of_item.reindex(sessions["item"].to_numpy()).to_numpy()
+        known = ~np.isnan(idx)
+        session_ids, first = np.unique(ids, return_index=True)
+        bounds = np.r_[first, len(ids)]
+        known_count = np.add.reduceat(known.astype(np.int64), first) if len(ids) else first
+        idx = np.where(known, idx, -1).astype(np.int64)
+        # One slice per session, not per event.
+        groups = [idx[a:b][known[a:b]] for a, b in itertools.pairwise(bounds)]
+        top, scores, cold = self._rank(groups, n, exclude_seen, method, genres)
+        keep = np.isfinite(scores)
+        rows = np.nonzero(keep)[0]
+        items = self.item_of_idx[top[keep]]
+        return pd.DataFrame(
+            {
+                "session_id": session_ids[rows],
+                "rank": np.nonzero(keep)[1] + 1,
+                "item": items,
+                "title": self.titles.reindex(items).to_numpy(),
+                "score": scores[keep].astype(np.float64),
+                "cold_start": cold[rows],
+                "n_ignored": (np.diff(bounds) - known_count)[rows],
+            }
+        )
+
+    # --- users and similar movies -----------------------------------------------------
+    def user_session(self, user: int) -> tuple[list[int], list[int]]:
+        """The user's most recent session (item ids in order) and everything they saw before."""
+        if self._session_events is None:
+            raise RecommendError("--user needs the session events (kedro run --pipeline sessions)")
+        events = self._session_events()
+        mine = events[events["user"] == user]
+        if mine.empty:
+            raise RecommendError(f"user {user} has no sessions in the data")
+        last = mine["session_id"].iloc[mine["timestamp"].to_numpy().argmax()]
+        session = mine[mine["session_id"] == last]["item"].astype(int).tolist()
+        earlier = mine[mine["session_id"] != last]["item"].astype(int).tolist()
+        return session, earlier
+
+    def item_vectors(self) -> np.ndarray:
+        """The learned item embedding: the input embedding (with ``constrained`` also the
+        output weights), or the output weights of a one-hot model."""
+        if "item_embedding" in {layer.name for layer in self.model.layers}:
+            return np.asarray(self.model.get_layer("item_embedding").get_weights()[0], np.float32)
+        return np.asarray(self.model.get_layer("scores").get_weights()[0], np.float32).T
+
+    def similarity_row(self, idx: int, method: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
+        """(ordering key, reported similarity) of every item to item index ``idx``."""
+        if method == "embedding":
+            if self._unit_vectors is None:
+                vectors = self.item_vectors().astype(np.float64)
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                self._unit_vectors = vectors / np.where(norms > 0, norms, 1.0)
+            similarity = self._unit_vectors @ self._unit_vectors[idx]
+            return similarity, similarity
+        if method == "iknn":
+            knn = self.scorer("iknn")
+            return knn.scores[idx].astype(np.float64), knn.similarity[idx].astype(np.float64)
+        raise RecommendError(f"unknown similarity {method!r}; choose among {SIMILARITY_METHODS}")
+
+    def similar(
+        self, item: int | str, n: int = 10, *, method: str = "embedding"
+    ) -> Recommendations:
+        """The ``n`` movies most similar to ``item``: cosine of the learned item embeddings
+        (``embedding``) or item-kNN co-occurrence in training sessions (``iknn``)."""
+        known, ignored = self.resolve([item])
+        if not known:
+            raise RecommendError(f"{item!r} is not in the model's catalogue (too rare in training)")
+        idx = self._idx[known[0]]
+        order_key, similarity = self.similarity_row(idx, method)
+        order_key = order_key.copy()
+        order_key[idx] = -np.inf
+        top = np.argsort(-order_key, kind="stable")[:n]
+        table = self._table(top, similarity[top].astype(np.float32))
+        return Recommendations(
+            table, method=method, session=known, ignored=ignored, model_version=self.model_version
+        )
+
+
+# --- Kedro glue (imported lazily) -------------------------------------------------------
+@contextlib.contextmanager
+def _quiet_kedro():
+    """Keep Kedro's "Loading data from ..." lines off the output (the CLI prints JSON)."""
+    names = ("kedro", "kedro_telemetry", "movielens_sbr.hooks")
+    levels = [logging.getLogger(name).level for name in names]
+    for name in names:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in zip(names, levels, strict=True):
+            logging.getLogger(name).setLevel(level)
+
+
+def _try_load(catalog: Any, name: str, version: str | None = None):
+    try:
+        return catalog.load(name, version=version) if version else catalog.load(name)
+    except Exception:
+        return None
+
+
+def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:
+    """The catalog and parameters of the Kedro project at ``path``."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    # The project keeps Kedro telemetry off (see the Makefile); a copy may lack .telemetry.
+    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+    path = path.resolve()
+    if not (path / "pyproject.toml").exists():
+        raise RecommendError(f"{path} is not a Kedro project (no pyproject.toml)")
+    with _quiet_kedro():
+        bootstrap_project(path)
+        with KedroSession.create(project_path=path, env=env) as session:
+            context = session.load_context()
+            return context.catalog, context.params

@@ -1,0 +1,124 @@
+"""Forgiving title matching."""
+
+import pandas as pd
+import pytest
+
+from movielens_sbr.titles import (
+    AmbiguousTitleError,
+    TitleIndex,
+    UnknownTitleError,
+    normalize,
+    split_title,
+)
+
+TITLES = {
+    1: "Toy Story (1995)",
+    2: "Toy Story 2 (1999)",
+    3: "Matrix, The (1999)",
+    4: "Amélie (2001)",
+    5: "Hamlet (1948)",
+    6: "Hamlet (1990)",
+    7: "Hamlet (1996)",
+    8: "Heat (1995)",
+    9: "Bug's Life, A (1998)",
+    10: "City of Lost Children, The (Cité des enfants perdus, La) (1995)",
+    11: "Star Wars: Episode IV - A New Hope (1977)",
+    12: "Star Wars: Episode V - The Empire Strikes Back (1980)",
+    13: "Star Wars: Episode I - The Phantom Menace (1999)",
+    14: "Jurassic Park (1993)",
+    15: "Lock, Stock & Two Smoking Barrels (1998)",
+    16: "American President, The (1995)",
+}
+
+
+@pytest.fixture(scope="module")
+def index() -> TitleIndex:
+    return TitleIndex(pd.DataFrame({"item": list(TITLES), "title": list(TITLES.values())}))
+
+
+def test_split_title_separates_year_and_alternative_titles():
+    assert split_title(TITLES[10]) == (
+        "City of Lost Children, The",
+        ["Cité des enfants perdus, La"],
+        1995,
+    )
+    assert split_title("Heat") == ("Heat", [], None)
+
+
+def test_normalize_drops_case_accents_punctuation_and_articles():
+    assert normalize("Matrix, The") == normalize("the matrix") == "matrix"
+    assert normalize("Amélie") == "amelie"
+    assert normalize("Bug's Life, A") == normalize("A Bugs Life") == "bugs life"
+
+
+@pytest.mark.parametrize(
+    ("query", "item"),
+    [
+        ("Toy Story (1995)", 1),  # exact
+        ("toy story", 1),  # case, no year
+        ("TOY-STORY!", 1),  # punctuation
+        ("Toy Story 2", 2),
+        ("The Matrix", 3),  # leading article
+        ("matrix", 3),  # no article at all
+        ("Matrix, The (1999)", 3),
+        ("Amelie", 4),  # accent missing
+        ("amélie (2001)", 4),
+        ("Hamlet (1990)", 6),  # the year disambiguates
+        ("Heat", 8),
+        ("A Bug's Life", 9),
+        ("bugs life", 9),
+        ("Cité des enfants perdus", 10),  # alternative title in parentheses
+        ("City of Lost Children", 10),
+        ("Star Wars Episode IV", 11),  # unique start of a title
+        ("Star Wars: Episode I", 13),  # "I" does not match "IV" or "V"
+        ("Jurasic Park", 14),  # typo
+        ("Lock Stock and Two Smoking Barrels", 15),  # & = and
+        ("the american president", 16),
+    ],
+)
+def test_forgiving_matches(index, query, item):
+    assert index.match(query) == item
+
+
+def test_same_title_in_several_years_is_ambiguous_with_all_candidates(index):
+    with pytest.raises(AmbiguousTitleError, match="closest candidates") as error:
+        index.match("hamlet")
+    assert [item for item, _ in error.value.candidates] == [5, 6, 7]
+    assert "Hamlet (1996)" in str(error.value)
+
+
+def test_series_name_alone_is_ambiguous(index):
+    with pytest.raises(AmbiguousTitleError) as error:
+        index.match("Star Wars")
+    assert {item for item, _ in error.value.candidates} == {11, 12, 13}
+
+
+def test_start_of_several_titles_is_ambiguous(index):
+    with pytest.raises(AmbiguousTitleError) as error:
+        index.match("Toy")
+    assert {item for item, _ in error.value.candidates} == {1, 2}
+
+
+def test_wrong_year_is_unknown_and_proposes_the_other_years(index):
+    with pytest.raises(UnknownTitleError) as error:
+        index.match("Heat (1990)")
+    assert error.value.candidates == [(8, "Heat (1995)")]
+
+
+def test_unknown_title_lists_the_closest_candidates(index):
+    with pytest.raises(UnknownTitleError, match="closest candidates") as error:
+        index.match("Jurassic Parc World")
+    assert error.value.candidates[0] == (14, "Jurassic Park (1993)")
+    assert len(error.value.candidates) <= 5
+
+
+def test_close_typo_between_two_titles_is_not_guessed(index):
+    # "Toy Story 3" is one edit from "Toy Story 2" and close to "Toy Story": no guess.
+    with pytest.raises(UnknownTitleError) as error:
+        index.match("Toy Story 3")
+    assert {1, 2} <= {item for item, _ in error.value.candidates}
+
+
+def test_empty_title_is_unknown(index):
+    with pytest.raises(UnknownTitleError):
+        index.match("  (1995) ")
