@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-run: install  ## install everything and run all four pipelines
+run: install  ## install everything and run all five pipelines
 	$(BIN)/kedro run
 
 lint: install

@@ -149,12 +149,32 @@ class TuningParams(_Strict):
         return self
 
 
+class RecommendingParams(_Strict):
+    """conf/base/parameters_recommending.yml: ``recommending``."""
+
+    n: int = Field(10, gt=0)
+    exclude_seen: bool = True
+    method: str = "gru4rec"
+    genres: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> RecommendingParams:
+        from movielens_sbr.evaluation.baselines import BASELINES
+
+        if self.method != "gru4rec" and self.method not in BASELINES:
+            raise ValueError(
+                f"method must be gru4rec or a baseline {sorted(BASELINES)}, got {self.method!r}"
+            )
+        return self
+
+
 SECTIONS: dict[str, type[_Strict]] = {
     "ingestion": IngestionParams,
     "sessions": SessionsParams,
     "training": TrainingParams,
     "evaluation": EvaluationParams,
     "tuning": TuningParams,
+    "recommending": RecommendingParams,
 }
 
 

@@ -1,9 +1,10 @@
-"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the four
-main ones (ingestion, sessions, training, evaluation); ``tuning`` runs only on request."""
+"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the five
+main ones (ingestion, sessions, training, evaluation, recommending); ``tuning`` runs only
+on request."""
 
 from kedro.pipeline import Pipeline
 
-from movielens_sbr.pipelines import evaluation, ingestion, sessions, training, tuning
+from movielens_sbr.pipelines import evaluation, ingestion, recommending, sessions, training, tuning
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -12,6 +13,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "sessions": sessions.create_pipeline(),
         "training": training.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
+        "recommending": recommending.create_pipeline(),
     }
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["tuning"] = tuning.create_pipeline()

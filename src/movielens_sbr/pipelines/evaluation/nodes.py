@@ -74,28 +74,25 @@ def recommend_examples(
 
     Each example shows the session's first half as the history and its true next movie.
     """
+    from movielens_sbr.recommend import Recommender  # here: keeps this edit to one function
+
     config: EvaluationParams = validate_section("evaluation", params)
     lengths = test_sessions.groupby("session_id").size()
     candidates = lengths.index[lengths >= 4].to_numpy()
     rng = np.random.default_rng(seed)
     chosen = rng.choice(candidates, size=min(config.n_examples, len(candidates)), replace=False)
-    titles = movies.set_index("item")["title"]
-    item_of_idx = item_index.sort_values("item_idx")["item"].to_numpy()
-    scorer = GRU4RecScorer(gru4rec_model)
+    recommender = Recommender(gru4rec_model, item_index, movies)
+    titles = recommender.titles
     rows = []
     for session_id in np.sort(chosen):
         session = test_sessions[test_sessions["session_id"] == session_id]
-        history = session["item_idx"].to_numpy()[: len(session) // 2]
+        history = session["item"].to_numpy()[: len(session) // 2].tolist()
         target = int(session["item"].to_numpy()[len(history)])
-        scorer.start(1)
-        for item in history:
-            scores = scorer.step(np.array([item], dtype=np.int32))[0]
-        if config.exclude_seen:
-            scores[history] = -np.inf
-        top = np.argsort(-scores, kind="stable")[: config.n_recommendations]
-        history_titles = " | ".join(titles.get(i, str(i)) for i in item_of_idx[history][-3:])
-        for rank, idx in enumerate(top, start=1):
-            item = int(item_of_idx[idx])
+        result = recommender.recommend(
+            history, config.n_recommendations, exclude_seen=config.exclude_seen
+        )
+        history_titles = " | ".join(titles.get(i, str(i)) for i in history[-3:])
+        for recommended in result.table.itertuples(index=False):
             rows.append(
                 {
                     "session_id": int(session_id),
@@ -103,10 +100,10 @@ def recommend_examples(
                     "history_length": len(history),
                     "last_watched": history_titles,
                     "next_watched": titles.get(target, str(target)),
-                    "rank": rank,
-                    "recommended": titles.get(item, str(item)),
-                    "score": float(scores[idx]),
-                    "is_next": item == target,
+                    "rank": int(recommended.rank),
+                    "recommended": recommended.title,
+                    "score": float(recommended.score),
+                    "is_next": int(recommended.item) == target,
                 }
             )
     return pd.DataFrame(rows)

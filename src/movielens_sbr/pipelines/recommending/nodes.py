@@ -1,0 +1,27 @@
+"""Recommending nodes: batch top-N next movies for many sessions."""
+
+import keras
+import pandas as pd
+
+from movielens_sbr.params import RecommendingParams, validate_section
+from movielens_sbr.recommend import Recommender
+
+
+def recommend_batch(
+    gru4rec_model: keras.Model,
+    item_index: pd.DataFrame,
+    movies: pd.DataFrame,
+    train_sessions: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: dict,
+) -> pd.DataFrame:
+    """Top-N next movies after each whole session (``session_id, item`` events in order)."""
+    config: RecommendingParams = validate_section("recommending", params)
+    recommender = Recommender(gru4rec_model, item_index, movies, train_sessions=train_sessions)
+    return recommender.recommend_sessions(
+        sessions,
+        config.n,
+        exclude_seen=config.exclude_seen,
+        method=config.method,
+        genres=config.genres,
+    )

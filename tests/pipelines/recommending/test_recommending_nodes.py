@@ -1,0 +1,31 @@
+"""Recommending nodes."""
+
+import pytest
+
+from movielens_sbr.params import ParameterError
+from movielens_sbr.pipelines.recommending.nodes import recommend_batch
+from movielens_sbr.pipelines.training.nodes import train_gru4rec
+from movielens_sbr.recommend import Recommender
+
+
+def test_batch_node_gives_top_n_per_session_like_the_api(splits, movies):
+    train, valid, test, item_index, _ = splits
+    model, _ = train_gru4rec(
+        train, valid, item_index, {"epochs": 1, "layers": [8], "batch_size": 4}, seed=0
+    )
+    params = {"n": 3, "exclude_seen": True, "method": "gru4rec", "genres": []}
+    table = recommend_batch(model, item_index, movies, train, test, params)
+    assert table.groupby("session_id").size().eq(3).all()
+    assert table["session_id"].nunique() == test["session_id"].nunique()
+    first = test[test["session_id"] == test["session_id"].min()]
+    expected = Recommender(model, item_index, movies).recommend(first["item"].tolist(), n=3)
+    assert table[table["session_id"] == first["session_id"].iloc[0]]["item"].tolist() == (
+        expected.items
+    )
+    markov = recommend_batch(model, item_index, movies, train, test, {**params, "method": "markov"})
+    assert len(markov) == len(table)
+
+
+def test_unknown_method_is_rejected_with_the_key(splits, movies):
+    with pytest.raises(ParameterError, match=r"recommending"):
+        recommend_batch(None, None, None, None, None, {"method": "magic"})
