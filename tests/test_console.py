@@ -1,0 +1,185 @@
+"""The ``movielens-sbr`` console script on a small project trained once for this module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from kedro.framework.session import KedroSession
+
+from conftest import make_project_copy, write_archive
+from movielens_sbr.console import main
+from movielens_sbr.recommend import Recommender
+
+TINY = {
+    "training": {"epochs": 1, "layers": [16], "embedding_dim": 16, "batch_size": 8},
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A throw-away project where Kedro has trained a model for one epoch (no evaluation)."""
+    root = tmp_path_factory.mktemp("cli")
+    archive = write_archive(root / "input" / "ml-1m.zip")
+    with pytest.MonkeyPatch.context() as monkeypatch:  # cwd and env restored afterwards
+        path = make_project_copy(root / "project", archive, monkeypatch)
+        with KedroSession.create(project_path=path, runtime_params=TINY) as session:
+            session.run(pipeline_names=["ingestion", "sessions", "training", "recommending"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def api(project) -> Recommender:
+    return Recommender.load(project)
+
+
+def invoke(project: Path, *args: str):
+    return CliRunner().invoke(main, ["--project", str(project), *args])
+
+
+def latest(folder: Path) -> Path:
+    return sorted(folder.iterdir())[-1] / folder.name
+
+
+def test_recommend_json_shape_and_same_list_as_the_api(project, api):
+    result = invoke(
+        project, "recommend", "--movie", "3", "--movie", "the matrix", "-n", "5", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert set(payload) >= {
+        "method",
+        "model_version",
+        "session",
+        "ignored",
+        "cold_start",
+        "genres",
+        "recommendations",
+    }
+    assert payload["method"] == "gru4rec" and payload["cold_start"] is False
+    assert [s["item"] for s in payload["session"]] == [3, 2]
+    assert payload["session"][1]["title"] == "Matrix, The (1999)"
+    rows = payload["recommendations"]
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert set(rows[0]) == {"rank", "item", "title", "year", "genres", "score"}
+    assert [r["item"] for r in rows] == api.recommend([3, 2], n=5).items
+    assert not {2, 3} & {r["item"] for r in rows}  # seen movies left out by default
+    assert payload["model_version"] == api.model_version
+
+
+def test_recommend_table_shows_titles_and_scores(project, api):
+    result = invoke(project, "recommend", "-m", "Amelie", "-m", "Movie 7", "-n", "3")
+    assert result.exit_code == 0, result.output
+    top = api.recommend(["Amelie", "Movie 7"], n=3).table
+    for title in top["title"]:
+        assert title in result.output
+    assert "Amélie (2001) | Movie 7" in result.output
+
+
+def test_include_seen_and_baseline_method(project, api):
+    result = invoke(
+        project, "recommend", "-m", "3", "-m", "4", "--include-seen", "--method", "markov", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    items = [r["item"] for r in json.loads(result.stdout)["recommendations"]]
+    assert items == api.recommend([3, 4], exclude_seen=False, method="markov").items
+
+
+def test_user_takes_the_most_recent_session_and_leaves_out_earlier_movies(project, api):
+    events = pd.read_parquet(project / "data/03_primary/session_events.parquet")
+    user = int(events["user"].value_counts().index[0])  # a user with several sessions
+    session, earlier = api.user_session(user)
+    result = invoke(project, "recommend", "--user", str(user), "-n", "5", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["user"] == user
+    known = [i for i in session if i in api.idx_of_item.index]
+    assert [s["item"] for s in payload["session"]] == known
+    recommended = {r["item"] for r in payload["recommendations"]}
+    assert not recommended & (set(session) | set(earlier))
+
+
+def test_cold_start_is_said_in_table_and_json(project):
+    table = invoke(project, "recommend", "--movie", "987654", "--genre", "Comedy")
+    assert table.exit_code == 0, table.output
+    assert "cold start" in table.output and "987654" in table.output
+    payload = json.loads(
+        invoke(project, "recommend", "--genre", "comedy", "--json", "-n", "4").stdout
+    )
+    assert payload["cold_start"] is True and payload["method"] == "popular"
+    assert payload["genres"] == ["Comedy"]
+    assert all("Comedy" in r["genres"] for r in payload["recommendations"])
+
+
+def test_ambiguous_and_unknown_titles_fail_with_candidates(project):
+    ambiguous = invoke(project, "recommend", "--movie", "Movie")
+    assert ambiguous.exit_code == 1
+    assert "closest candidates" in ambiguous.output and "Movie 10 (1960)" in ambiguous.output
+    unknown = invoke(project, "similar", "Matrx Reloaded")
+    assert unknown.exit_code == 1 and "Matrix, The (1999)" in unknown.output
+
+
+def test_similar_both_methods(project, api):
+    for method in ("embedding", "iknn"):
+        result = invoke(project, "similar", "Matrix", "-n", "4", "--method", method, "--json")
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.stdout)
+        assert [r["item"] for r in payload["recommendations"]] == api.similar(
+            2, n=4, method=method
+        ).items
+        assert 2 not in [r["item"] for r in payload["recommendations"]]
+
+
+def test_model_version_option(project, api):
+    version = api.model_version
+    same = invoke(project, "recommend", "-m", "3", "--model", version, "--json")
+    assert json.loads(same.stdout)["model_version"] == version
+    missing = invoke(project, "recommend", "-m", "3", "--model", "1999-01-01T00.00.00.000Z")
+    assert missing.exit_code == 1 and "cannot load the model" in missing.output
+
+
+def test_batch_writes_top_n_per_session_like_the_api(project, api, tmp_path):
+    test = pd.read_parquet(latest(project / "data/05_model_input/test_sessions.parquet"))
+    sessions = test[["session_id", "item", "timestamp"]]
+    sessions.to_parquet(tmp_path / "in.parquet")
+    result = invoke(
+        project, "batch", str(tmp_path / "in.parquet"), str(tmp_path / "out.parquet"), "-n", "3"
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out.columns) == [
+        "session_id",
+        "rank",
+        "item",
+        "title",
+        "score",
+        "cold_start",
+        "n_ignored",
+    ]
+    assert out["session_id"].nunique() == test["session_id"].nunique()
+    first = test[test["session_id"] == test["session_id"].min()]
+    assert out[out["session_id"] == first["session_id"].iloc[0]]["item"].tolist() == (
+        api.recommend(first["item"].tolist(), n=3).items
+    )
+
+
+def test_kedro_pipeline_wrote_versioned_recommendations(project, api):
+    written = pd.read_parquet(
+        latest(project / "data/07_model_output/session_recommendations.parquet")
+    )
+    test = pd.read_parquet(latest(project / "data/05_model_input/test_sessions.parquet"))
+    pd.testing.assert_frame_equal(
+        written.reset_index(drop=True),
+        api.recommend_sessions(test[["session_id", "item"]]),
+        check_dtype=False,
+    )
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("recommend", "similar", "batch"):
+        assert command in result.output
