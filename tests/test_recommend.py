@@ -11,7 +11,7 @@ from movielens_sbr.evaluation.baselines import BASELINES, ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, build_step_model
-from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError
+from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError, top_n
 
 
 @pytest.fixture(scope="module")
@@ -247,11 +247,13 @@ def test_similar_by_item_knn_follows_co_occurrence(recommender, trained):
     result = recommender.similar("Matrix", n=5, method="iknn")
     knn = ItemKNN(SessionArrays.from_frame(trained["train"]), recommender.n_items, neighbors=None)
     idx = int(recommender.idx_of_item[2])
-    scores = knn.scores[idx].copy()
-    scores[idx] = -np.inf
-    expected = np.argsort(-scores, kind="stable")[:5]
+    similarity = knn.similarity[idx].astype(np.float64)
+    others = np.flatnonzero(np.arange(recommender.n_items) != idx)
+    popularity = recommender.popularity[others]
+    expected = others[np.lexsort((others, -popularity, -similarity[others]))[:5]]
     assert result.items == recommender.item_of_idx[expected].tolist()
-    np.testing.assert_allclose(result.table["score"], knn.similarity[idx, expected], rtol=1e-5)
+    assert (np.diff(result.table["score"]) <= 0).all()
+    np.testing.assert_allclose(result.table["score"], similarity[expected], rtol=1e-5)
 
 
 def test_user_session_is_the_latest_one(recommender, trained):
@@ -269,3 +271,15 @@ def test_user_session_is_the_latest_one(recommender, trained):
 def test_model_and_item_index_must_agree(trained):
     with pytest.raises(ValueError, match="item_index"):
         Recommender(trained["model"], trained["item_index"].head(5), trained["movies"])
+
+
+def test_top_n_equals_a_stable_full_sort_with_ties_and_exclusions():
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 4, (50, 30)).astype(np.float32)  # many ties
+    scores[rng.random(scores.shape) < 0.3] = -np.inf
+    scores[0] = -np.inf  # a row with nothing left
+    for n in (1, 5, 29, 30, 40):
+        order, values = top_n(scores, n)
+        expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        np.testing.assert_array_equal(order, expected)
+        np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))

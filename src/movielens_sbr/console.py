@@ -96,6 +96,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     """
     if movies and user is not None:
         raise click.UsageError("give --movie or --user, not both")
+    movies = [int(m) if m.strip().isdigit() else m for m in movies]
     recommender = _load(ctx, model)
     earlier: list[int] = []
     if user is not None:
@@ -115,7 +116,9 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     who = f"user {user}, most recent session" if user is not None else "session"
-    session = " | ".join(str(recommender.titles.get(i, i)) for i in result.session)
+    shown = [str(recommender.titles.get(i, i)) for i in result.session[-5:]]
+    more = len(result.session) - len(shown)
+    session = (f"... {more} earlier, then " if more else "") + " | ".join(shown)
     click.echo(f"{who} ({len(result.session)} known movies): {session or '-'}")
     if result.ignored:
         click.echo(f"ignored (not known to the model): {', '.join(map(str, result.ignored))}")

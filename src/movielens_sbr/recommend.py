@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,10 +132,42 @@ def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items:
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``n`` columns per row, ties by item index; -inf (excluded) entries come last."""
-    n = min(n, scores.shape[1])
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-    return order, np.take_along_axis(scores, order, axis=1)
+    """Best ``n`` columns per row, ties by column index; -inf (excluded) entries come last.
+
+    Equal to ``np.argsort(-scores, kind="stable")[:, :n]``, but sorts only the entries at
+    or above each row's n-th largest score.
+    """
+    n_rows, n_cols = scores.shape
+    n = min(n, n_cols)
+    if n == n_cols or n_rows == 0:
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+        return order, np.take_along_axis(scores, order, axis=1)
+    nth = -np.partition(-scores, n - 1, axis=1)[:, n - 1]
+    rows, cols = np.nonzero(scores >= nth[:, None])  # n or more per row (ties)
+    values = scores[rows, cols]
+    sort = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[sort], cols[sort], values[sort]
+    position = np.arange(len(rows)) - np.searchsorted(rows, np.arange(n_rows))[rows]
+    keep = position < n
+    order = np.empty((n_rows, n), dtype=np.int64)
+    top = np.empty((n_rows, n), dtype=scores.dtype)
+    order[rows[keep], position[keep]] = cols[keep]
+    top[rows[keep], position[keep]] = values[keep]
+    return order, top
+
+
+_BLAS: Any = None
+
+
+def _one_blas_thread():
+    """Run numpy's BLAS on one thread: the products here are small, and threads that wait
+    for a busy core made batch scoring 5x slower on the shared 2-core machine."""
+    global _BLAS  # noqa: PLW0603 - one controller per process, created on first use
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 @dataclass
@@ -376,7 +409,8 @@ class Recommender:
             lens = lengths[batch]
             padded_items = padded(flat, batch)
             if method == GRU4REC and self._gru is not None:
-                out[batch] = self._gru.scores(padded_items, lens)
+                with _one_blas_thread():
+                    out[batch] = self._gru.scores(padded_items, lens)
             else:
                 out[batch] = _final_scores(self.scorer(method), padded_items, lens, self.n_items)
         return out
@@ -524,34 +558,32 @@ class Recommender:
             return np.asarray(self.model.get_layer("item_embedding").get_weights()[0], np.float32)
         return np.asarray(self.model.get_layer("scores").get_weights()[0], np.float32).T
 
-    def similarity_row(self, idx: int, method: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
-        """(ordering key, reported similarity) of every item to item index ``idx``."""
+    def similarity_row(self, idx: int, method: str = "embedding") -> np.ndarray:
+        """Similarity of every item to item index ``idx``."""
         if method == "embedding":
             if self._unit_vectors is None:
                 vectors = self.item_vectors().astype(np.float64)
                 norms = np.linalg.norm(vectors, axis=1, keepdims=True)
                 self._unit_vectors = vectors / np.where(norms > 0, norms, 1.0)
-            similarity = self._unit_vectors @ self._unit_vectors[idx]
-            return similarity, similarity
+            return self._unit_vectors @ self._unit_vectors[idx]
         if method == "iknn":
-            knn = self.scorer("iknn")
-            return knn.scores[idx].astype(np.float64), knn.similarity[idx].astype(np.float64)
+            return self.scorer("iknn").similarity[idx].astype(np.float64)
         raise RecommendError(f"unknown similarity {method!r}; choose among {SIMILARITY_METHODS}")
 
     def similar(
         self, item: int | str, n: int = 10, *, method: str = "embedding"
     ) -> Recommendations:
         """The ``n`` movies most similar to ``item``: cosine of the learned item embeddings
-        (``embedding``) or item-kNN co-occurrence in training sessions (``iknn``)."""
+        (``embedding``) or item-kNN co-occurrence in training sessions (``iknn``, options
+        from parameters_evaluation.yml). Ties (e.g. no co-occurrence) go to popularity."""
         known, ignored = self.resolve([item])
         if not known:
             raise RecommendError(f"{item!r} is not in the model's catalogue (too rare in training)")
         idx = self._idx[known[0]]
-        order_key, similarity = self.similarity_row(idx, method)
-        order_key = order_key.copy()
-        order_key[idx] = -np.inf
-        top = np.argsort(-order_key, kind="stable")[:n]
-        table = self._table(top, similarity[top].astype(np.float32))
+        similarity = self.similarity_row(idx, method)
+        others = np.flatnonzero(np.arange(self.n_items) != idx)
+        order = others[np.lexsort((others, -self.popularity[others], -similarity[others]))[:n]]
+        table = self._table(order, similarity[order].astype(np.float32))
         return Recommendations(
             table, method=method, session=known, ignored=ignored, model_version=self.model_version
         )
@@ -560,13 +592,19 @@ class Recommender:
 # --- Kedro glue (imported lazily) -------------------------------------------------------
 @contextlib.contextmanager
 def _quiet_kedro():
-    """Keep Kedro's "Loading data from ..." lines off the output (the CLI prints JSON)."""
+    """Keep Kedro's log lines off stdout while it loads (the CLI prints JSON there).
+
+    Kedro configures its loggers (INFO, to the console) while a session starts, so lower
+    levels alone do not hold; its console handler writes to the current ``sys.stdout``,
+    which points at stderr meanwhile.
+    """
     names = ("kedro", "kedro_telemetry", "movielens_sbr.hooks")
     levels = [logging.getLogger(name).level for name in names]
     for name in names:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        yield
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
     finally:
         for name, level in zip(names, levels, strict=True):
             logging.getLogger(name).setLevel(level)
@@ -581,15 +619,15 @@ def _try_load(catalog: Any, name: str, version: str | None = None):
 
 def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:
     """The catalog and parameters of the Kedro project at ``path``."""
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
     # The project keeps Kedro telemetry off (see the Makefile); a copy may lack .telemetry.
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     path = path.resolve()
     if not (path / "pyproject.toml").exists():
         raise RecommendError(f"{path} is not a Kedro project (no pyproject.toml)")
-    with _quiet_kedro():
+    with _quiet_kedro():  # importing Kedro already logs its logging setup
+        from kedro.framework.session import KedroSession
+        from kedro.framework.startup import bootstrap_project
+
         bootstrap_project(path)
         with KedroSession.create(project_path=path, env=env) as session:
             context = session.load_context()
