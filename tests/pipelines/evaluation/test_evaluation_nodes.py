@@ -19,7 +19,7 @@ def test_evaluation_outputs(splits, movies):
         model, train, test, item_index, statistics, {"source": "x.zip", "md5": "m"}, PARAMS
     )
     assert set(metrics) == {"gru4rec", "pop", "markov", "dataset"}
-    assert set(metrics["pop"]) == {"recall@1", "mrr@1", "recall@10", "mrr@10"}
+    assert set(metrics["pop"]) == {"recall@1", "mrr@1", "ndcg@1", "recall@10", "mrr@10", "ndcg@10"}
     assert metrics["dataset"]["test_events"] == len(test)
     assert metrics["dataset"]["archive_md5"] == "m"
     assert plot_metrics(metrics, PARAMS).axes
