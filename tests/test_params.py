@@ -118,6 +118,9 @@ def test_evaluation_protocol_parameters_are_checked():
         validate_section("evaluation", {"length_buckets": [5, 10]})
     with pytest.raises(ParameterError, match=r"shuffle_check names unknown methods \['knn'\]"):
         validate_section("evaluation", {"shuffle_check": ["knn"]})
+    # The global seed reaches seeded baselines; it is not one of their options.
+    with pytest.raises(ParameterError, match=r"baselines\.als accepts"):
+        validate_section("evaluation", {"baselines": {"als": {"seed": 3}}})
     config = validate_section("evaluation", {})
     assert config.ks == [1, 5, 10, 20]
     assert config.shuffle_check == ["gru4rec", "markov"]
