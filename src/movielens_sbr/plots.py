@@ -104,23 +104,27 @@ def metric_breakdown(table: pd.DataFrame, metric: str) -> plt.Figure:
         ("position", "prediction position (events seen)"),
         ("session_length", "session length"),
     ]
-    fig, axes = plt.subplots(1, len(groups), figsize=(12, 4.5), squeeze=False)
+    methods = list(dict.fromkeys(table["method"]))  # one colour per method in both panels
+    colours = dict(zip(methods, plt.cm.tab10(np.arange(len(methods)) % 10), strict=True))
+    fig, axes = plt.subplots(1, len(groups), figsize=(12, 5), squeeze=False)
     for ax, (by, label) in zip(axes[0], groups, strict=True):
-        part = table[table["by"] == by].sort_values("order")
+        part = table[table["by"] == by].sort_values("order", kind="stable")
         buckets = part.drop_duplicates("order")
         counts = ax.twinx()
         counts.bar(buckets["order"], buckets["predictions"], color="0.85", width=0.6, zorder=0)
         counts.set_ylabel("predictions", color="0.5")
         ax.set_zorder(counts.get_zorder() + 1)
         ax.patch.set_visible(False)
-        for method, rows in part.groupby("method", sort=False):
-            ax.plot(rows["order"], rows[metric], marker="o", label=method)
+        for method in methods:
+            rows = part[part["method"] == method]
+            ax.plot(rows["order"], rows[metric], marker="o", label=method, color=colours[method])
         ax.set_xticks(buckets["order"], buckets["bucket"])
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
         ax.set_title(f"{metric} by {label}")
-    axes[0][0].legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 9), fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
