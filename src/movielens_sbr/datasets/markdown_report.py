@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from kedro.io.core import get_filepath_str
 from kedro_datasets.text import TextDataset
 
 _VERSIONED_LINK = re.compile(r"\.\./\.\./([^/()\s]+)/\{save_version\}/\1")
@@ -24,4 +25,10 @@ class MarkdownReportDataset(TextDataset):
             data = _VERSIONED_LINK.sub(r"\1", data)
         else:
             data = data.replace("{save_version}", version)
-        super().save(data)
+        # TextDataset's own writing code, not super().save: that is Kedro's wrapped save,
+        # and wrapping twice would run the version checks (and the project's atomic
+        # staging) around an inner save as well.
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        with self._fs.open(save_path, **self._fs_open_args_save) as file:
+            file.write(data)
+        self._invalidate_cache()
