@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from movielens_sbr.data.movielens import parse_movies, parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.evaluation import protocol  # noqa: E402
 from movielens_sbr.evaluation.baselines import BASELINES  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
 from movielens_sbr.model.batching import SessionArrays  # noqa: E402
@@ -177,14 +178,34 @@ def main() -> None:
         layers, batch_size = REFERENCE_SHAPE
         shaped = dataclasses.replace(config, layers=layers, batch_size=batch_size, epochs=2)
         result["gru4rec_256_128"] = throughput(train(train_sessions, n_items, shaped).history)
+    baselines = []
     for name, options in params["evaluation"]["baselines"].items():
         started = time.perf_counter()
-        baseline = BASELINES[name](train_sessions, n_items, **(options or {}))
+        (baseline,), _ = protocol.fit_baselines(train_sessions, n_items, {name: options}, seed)
+        baselines.append(baseline)
         fit_s = time.perf_counter() - started
         result[name] = {
             **timed_evaluation(baseline, test_sessions, n_items, params),
             "fit_s": fit_s,
         }
+    # The whole evaluation protocol of the pipeline (every K, top-K lists, bootstrap,
+    # breakdowns, shuffle check) on the already fitted methods.
+    started = time.perf_counter()
+    protocol_metrics, _ = protocol.evaluate_all(
+        [GRU4RecScorer(trained.model), *baselines],
+        train_sessions,
+        test_sessions,
+        n_items,
+        validate_section("evaluation", params["evaluation"]),
+        seed,
+    )
+    result["evaluation_protocol"] = {
+        "seconds": time.perf_counter() - started,
+        "seconds_per_step": protocol_metrics["protocol"]["seconds"],
+        "comparison": protocol_metrics["protocol"]["comparison"],
+        "shuffle_check": protocol_metrics["protocol"]["shuffle_check"],
+        "metrics": {m: protocol_metrics[m] for m in protocol.method_names(protocol_metrics)},
+    }
 
     if not args.no_seed_recipe:
         model, timings = train_for(train_sessions, n_items, budget_s=ours["train_s"], seed=seed)

@@ -105,3 +105,22 @@ def test_other_namespaces_are_left_to_their_pipelines():
 def test_on_bad_lines_lists_the_allowed_values():
     with pytest.raises(ParameterError, match="'fail' or 'skip'"):
         validate_section("ingestion", {"on_bad_lines": "warn"})
+
+
+def test_evaluation_protocol_parameters_are_checked():
+    with pytest.raises(ParameterError, match=r"evaluation\.n_bootstrap"):
+        validate_section("evaluation", {"n_bootstrap": -1})
+    with pytest.raises(ParameterError, match=r"evaluation\.confidence"):
+        validate_section("evaluation", {"confidence": 1.5})
+    with pytest.raises(ParameterError, match="length_buckets must be increasing"):
+        validate_section("evaluation", {"length_buckets": [2, 10, 5]})
+    with pytest.raises(ParameterError, match="length_buckets must be increasing"):
+        validate_section("evaluation", {"length_buckets": [5, 10]})
+    with pytest.raises(ParameterError, match=r"shuffle_check names unknown methods \['knn'\]"):
+        validate_section("evaluation", {"shuffle_check": ["knn"]})
+    # The global seed reaches seeded baselines; it is not one of their options.
+    with pytest.raises(ParameterError, match=r"baselines\.als accepts"):
+        validate_section("evaluation", {"baselines": {"als": {"seed": 3}}})
+    config = validate_section("evaluation", {})
+    assert config.ks == [1, 5, 10, 20]
+    assert config.shuffle_check == ["gru4rec", "markov"]

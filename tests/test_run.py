@@ -7,6 +7,7 @@ touch the repository's data/.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -64,8 +65,15 @@ def test_default_pipeline_runs_end_to_end(project: Path):
 
     examples = pd.read_csv(latest(project / "data/07_model_output/example_recommendations.csv"))
     assert examples["recommended"].notna().all() and len(examples) > 0
-    for plot in ("session_length", "events_per_day", "training_history", "metrics"):
+    for plot in ("session_length", "events_per_day", "training_history", "metrics", "breakdown"):
         assert latest(project / f"data/08_reporting/{plot}.png").stat().st_size > 1000
+    # The report's image links reach the plots saved by the same run.
+    report = latest(project / "data/08_reporting/evaluation_report.md")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report.read_text())
+    assert len(links) == 2
+    assert all((report.parent / link).is_file() for link in links)
+    breakdown = pd.read_csv(latest(project / "data/08_reporting/evaluation_breakdown.csv"))
+    assert set(breakdown["by"]) == {"position", "session_length"}
 
 
 def versions(path: Path) -> list[Path]:
@@ -84,6 +92,9 @@ def test_same_seed_gives_same_splits_and_metrics(project: Path):
     first, second = (
         json.loads(v.read_text()) for v in versions(project / "data/08_reporting/metrics.json")
     )
+    # Everything but the measured seconds is identical.
+    for metrics in (first, second):
+        assert metrics["protocol"].pop("seconds")["total"] > 0
     assert first == second
     # Bit-identical splits and item index: the very same Parquet bytes.
     for name in ("train_sessions", "valid_sessions", "test_sessions", "item_index"):
@@ -137,6 +148,8 @@ def test_interrupted_training_resumes_to_the_same_metrics(project: Path, monkeyp
     first, resumed = (
         json.loads(v.read_text()) for v in versions(project / "data/08_reporting/metrics.json")
     )
+    for metrics in (first, resumed):
+        metrics["protocol"].pop("seconds")  # measured times differ between runs
     assert resumed == first
     one, two = versions(project / "data/06_models/gru4rec.keras")
     for a, b in zip(model_weights(one), model_weights(two), strict=True):

@@ -74,30 +74,51 @@ class TrainingParams(_Strict):
 class EvaluationParams(_Strict):
     """conf/base/parameters_evaluation.yml: ``evaluation``."""
 
-    ks: list[int] = Field(default_factory=lambda: [5, 10, 20], min_length=1)
+    ks: list[int] = Field(default_factory=lambda: [1, 5, 10, 20], min_length=1)
     ties: Literal["pessimistic", "optimistic", "average"] = "pessimistic"
     exclude_seen: bool = True
     batch_size: int = Field(1024, gt=0)
     n_examples: int = Field(10, ge=0)
     n_recommendations: int = Field(10, gt=0)
     baselines: dict[str, dict] = Field(default_factory=lambda: {"pop": {}, "markov": {}})
+    n_bootstrap: int = Field(1000, ge=0)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    breakdown_positions: int = Field(10, ge=1)
+    length_buckets: list[int] = Field(default_factory=lambda: [2, 3, 5, 10, 20, 50], min_length=1)
+    shuffle_check: list[str] = Field(default_factory=lambda: ["gru4rec", "markov"])
 
     @model_validator(mode="after")
     def _check(self) -> EvaluationParams:
         if any(k <= 0 for k in self.ks):
             raise ValueError(f"ks must all be positive, got {self.ks}")
+        edges = list(self.length_buckets)
+        if sorted(set(edges)) != edges or edges[0] < 1 or edges[0] > 2:
+            raise ValueError(
+                "length_buckets must be increasing session lengths starting at 1 or 2 "
+                f"(the shortest session with a prediction), got {edges}"
+            )
         from movielens_sbr.evaluation.baselines import BASELINES
 
         unknown = sorted(set(self.baselines) - set(BASELINES))
         if unknown:
             raise ValueError(f"unknown baselines {unknown}; choose among {sorted(BASELINES)}")
         for name, options in self.baselines.items():
-            accepted = set(inspect.signature(BASELINES[name]).parameters) - {"train", "n_items"}
+            accepted = set(inspect.signature(BASELINES[name]).parameters) - {
+                "train",
+                "n_items",
+                "seed",  # the global seed, passed by the pipeline
+            }
             if set(options or {}) - accepted:
                 raise ValueError(
                     f"baselines.{name} accepts {sorted(accepted) or 'no options'}, "
                     f"got {sorted(options)}"
                 )
+        known = {"gru4rec", *BASELINES}
+        if set(self.shuffle_check) - known:
+            raise ValueError(
+                f"shuffle_check names unknown methods {sorted(set(self.shuffle_check) - known)}; "
+                f"choose among {sorted(known)}"
+            )
         return self
 
 

@@ -62,17 +62,69 @@ def training_history(history: list[dict]) -> plt.Figure:
 
 
 def method_comparison(metrics: dict[str, dict], names: list[str]) -> plt.Figure:
-    """Grouped bars: one group per metric, one bar per method."""
-    methods = [m for m, values in metrics.items() if isinstance(values, dict) and m != "dataset"]
+    """Grouped bars: one panel per metric, one bar per method, with the 95 % interval.
+
+    Intervals are drawn when the metrics carry ``<name>_ci_low`` / ``<name>_ci_high``.
+    """
+    methods = [
+        m
+        for m, values in metrics.items()
+        if isinstance(values, dict) and m not in ("dataset", "protocol")
+    ]
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
-        values = [metrics[m].get(name, np.nan) for m in methods]
-        ax.bar(methods, values, color=plt.cm.tab10(np.arange(len(methods))))
-        ax.set_title(name)
+        values = np.array([metrics[m].get(name, np.nan) for m in methods], dtype=float)
+        low = np.array([metrics[m].get(f"{name}_ci_low", np.nan) for m in methods], dtype=float)
+        high = np.array([metrics[m].get(f"{name}_ci_high", np.nan) for m in methods], dtype=float)
+        errors = None
+        if np.isfinite(low).all() and np.isfinite(high).all():
+            errors = np.vstack([values - low, high - values])
+        ax.bar(
+            methods,
+            values,
+            yerr=errors,
+            capsize=3,
+            color=plt.cm.tab10(np.arange(len(methods)) % 10),
+        )
+        ax.set_title(name + (" (95 % CI)" if errors is not None else ""))
         ax.tick_params(axis="x", rotation=30)
         for x, value in enumerate(values):
-            ax.annotate(f"{value:.3f}", (x, value), ha="center", va="bottom", fontsize=8)
+            top = high[x] if errors is not None else value
+            ax.annotate(f"{value:.3f}", (x, top), ha="center", va="bottom", fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def metric_breakdown(table: pd.DataFrame, metric: str) -> plt.Figure:
+    """``metric`` by prediction position and by session length bucket, a line per method.
+
+    Grey bars (right axis) show how many predictions each bucket holds.
+    """
+    groups = [
+        ("position", "prediction position (events seen)"),
+        ("session_length", "session length"),
+    ]
+    methods = list(dict.fromkeys(table["method"]))  # one colour per method in both panels
+    colours = dict(zip(methods, plt.cm.tab10(np.arange(len(methods)) % 10), strict=True))
+    fig, axes = plt.subplots(1, len(groups), figsize=(12, 5), squeeze=False)
+    for ax, (by, label) in zip(axes[0], groups, strict=True):
+        part = table[table["by"] == by].sort_values("order", kind="stable")
+        buckets = part.drop_duplicates("order")
+        counts = ax.twinx()
+        counts.bar(buckets["order"], buckets["predictions"], color="0.85", width=0.6, zorder=0)
+        counts.set_ylabel("predictions", color="0.5")
+        ax.set_zorder(counts.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        for method in methods:
+            rows = part[part["method"] == method]
+            ax.plot(rows["order"], rows[metric], marker="o", label=method, color=colours[method])
+        ax.set_xticks(buckets["order"], buckets["bucket"])
+        ax.set_xlabel(label)
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric} by {label}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 9), fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

@@ -102,4 +102,4 @@ def test_markov_through_the_evaluator():
     # Row 1: [0.5, 0.5, 2.75, 0] -> 2 first.
     assert predictions.greater.tolist() == [0, 3, 0]
     assert predictions.equal.tolist() == [0, 0, 0]
-    assert predictions.metrics([1]) == {"recall@1": 2 / 3, "mrr@1": 2 / 3}
+    assert predictions.metrics([1]) == {"recall@1": 2 / 3, "mrr@1": 2 / 3, "ndcg@1": 2 / 3}

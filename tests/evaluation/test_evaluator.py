@@ -117,7 +117,16 @@ def test_exclude_seen_improves_the_rank_when_a_seen_item_scores_highest():
 
     kept = evaluate(scorer, sessions, N_HAND_ITEMS, exclude_seen=False)
     assert kept.greater.tolist() == [1] * 9
-    assert kept.metrics([1, 2]) == {"recall@1": 0.0, "mrr@1": 0.0, "recall@2": 1.0, "mrr@2": 0.5}
+    assert kept.metrics([1, 2]) == pytest.approx(
+        {
+            "recall@1": 0.0,
+            "mrr@1": 0.0,
+            "ndcg@1": 0.0,
+            "recall@2": 1.0,
+            "mrr@2": 0.5,
+            "ndcg@2": 1 / np.log2(3),
+        }
+    )
 
     excluded = evaluate(scorer, sessions, N_HAND_ITEMS, exclude_seen=True)
     assert excluded.greater.tolist() == [0] * 9
@@ -204,3 +213,18 @@ def test_predictions_metrics_delegate_to_ranking_metrics():
 def test_nothing_to_evaluate_raises():
     with pytest.raises(ValueError, match="nothing to evaluate"):
         evaluate(RecordingScorer(5), arrays_of([[1], [2], [3]]), 5)
+
+
+def test_top_k_lists_are_kept_per_prediction_without_seen_items():
+    predictions = evaluate(RecordingScorer(N_HAND_ITEMS), arrays_of(HAND), N_HAND_ITEMS, top_k=3)
+    assert predictions.top.shape == (9, 3)
+    # Item i scores -i, so the top 3 are the three smallest items not yet in the session.
+    order = np.lexsort((predictions.position, predictions.session))
+    first = order[0]  # session 0, position 1: item 0 seen
+    assert sorted(predictions.top[first].tolist()) == [1, 2, 3]
+    sessions = arrays_of(HAND)
+    for row in range(9):
+        session, position = predictions.session[row], predictions.position[row]
+        prefix = sessions.items[sessions.offsets[session] : sessions.offsets[session] + position]
+        assert not set(predictions.top[row].tolist()) & set(prefix.tolist())
+    assert evaluate(RecordingScorer(N_HAND_ITEMS), arrays_of(HAND), N_HAND_ITEMS).top is None

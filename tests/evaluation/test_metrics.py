@@ -9,7 +9,13 @@ from movielens_sbr.evaluation.metrics import (
     TIE_MODES,
     count_above,
     hits_and_reciprocal_ranks,
+    item_coverage,
+    per_prediction_metrics,
+    popularity_bias,
+    popularity_percentile,
+    ranking_gains,
     ranking_metrics,
+    top_k_items,
 )
 
 
@@ -120,25 +126,39 @@ def test_constant_scorer_on_a_thousand_items():
     assert pessimistic["recall@1000"] == 1.0
     assert pessimistic["mrr@1000"] == pytest.approx(1 / 1000)
 
+    assert pessimistic["ndcg@20"] == 0.0
+    assert pessimistic["ndcg@1000"] == pytest.approx(1 / np.log2(1001))
+
     optimistic = ranking_metrics(greater, equal, [1, 20], "optimistic")
-    assert optimistic == {"recall@1": 1.0, "mrr@1": 1.0, "recall@20": 1.0, "mrr@20": 1.0}
+    assert optimistic == {
+        "recall@1": 1.0,
+        "mrr@1": 1.0,
+        "ndcg@1": 1.0,
+        "recall@20": 1.0,
+        "mrr@20": 1.0,
+        "ndcg@20": 1.0,
+    }
 
     average = ranking_metrics(greater, equal, [1, 20], "average")
     assert average["recall@20"] == pytest.approx(20 / 1000, rel=1e-12)
     assert average["recall@1"] == pytest.approx(1 / 1000, rel=1e-12)
     assert average["mrr@20"] == pytest.approx(sum(1 / r for r in range(1, 21)) / 1000, rel=1e-12)
     assert average["mrr@1"] == pytest.approx(1 / 1000, rel=1e-12)
+    assert average["ndcg@20"] == pytest.approx(
+        sum(1 / np.log2(r + 1) for r in range(1, 21)) / 1000, rel=1e-12
+    )
 
 
 def test_ranking_metrics_keys_and_means():
     greater = np.array([0, 1, 9])
     equal = np.array([0, 0, 0])
     metrics = ranking_metrics(greater, equal, [1, 5])
-    assert list(metrics) == ["recall@1", "mrr@1", "recall@5", "mrr@5"]
+    assert list(metrics) == ["recall@1", "mrr@1", "ndcg@1", "recall@5", "mrr@5", "ndcg@5"]
     assert metrics["recall@1"] == pytest.approx(1 / 3)
     assert metrics["mrr@1"] == pytest.approx(1 / 3)
     assert metrics["recall@5"] == pytest.approx(2 / 3)
     assert metrics["mrr@5"] == pytest.approx((1 + 1 / 2) / 3)
+    assert metrics["ndcg@5"] == pytest.approx((1 + 1 / np.log2(3)) / 3)
     assert all(isinstance(value, float) for value in metrics.values())
 
 
@@ -148,8 +168,10 @@ def test_ranking_metrics_without_predictions_are_zero(ties):
     assert ranking_metrics(empty, empty, [1, 20], ties) == {
         "recall@1": 0.0,
         "mrr@1": 0.0,
+        "ndcg@1": 0.0,
         "recall@20": 0.0,
         "mrr@20": 0.0,
+        "ndcg@20": 0.0,
     }
 
 
@@ -160,6 +182,8 @@ def test_tie_modes_agree_without_ties(ties):
     metrics = ranking_metrics(greater, equal, [20], ties)
     assert metrics["recall@20"] == pytest.approx(4 / 5)
     assert metrics["mrr@20"] == pytest.approx((1 + 1 / 4 + 1 / 8 + 1 / 20) / 5)
+    ranks = np.array([1, 4, 8, 20])
+    assert metrics["ndcg@20"] == pytest.approx(np.sum(1 / np.log2(ranks + 1)) / 5)
 
 
 def test_tie_modes_are_ordered():
@@ -180,3 +204,98 @@ def test_unknown_tie_mode_is_rejected():
         hits_and_reciprocal_ranks(np.array([0]), np.array([0]), 5, "random")
     with pytest.raises(ValueError, match="ties must be one of"):
         ranking_metrics(np.array([0]), np.array([0]), [5], "median")
+
+
+def _dcg(rank: int) -> float:
+    return 1 / np.log2(rank + 1)
+
+
+# (ties, greater, equal, k) -> NDCG by hand. greater=2, equal=2: ranks 3, 4, 5 (1-based).
+NDCG_HAND_CASES = [
+    ("pessimistic", 2, 2, 4, 0.0),
+    ("pessimistic", 2, 2, 5, _dcg(5)),
+    ("pessimistic", 0, 0, 1, 1.0),
+    ("optimistic", 2, 2, 2, 0.0),
+    ("optimistic", 2, 2, 3, _dcg(3)),
+    ("optimistic", 0, 999, 1, 1.0),
+    ("average", 2, 2, 2, 0.0),
+    ("average", 2, 2, 3, _dcg(3) / 3),
+    ("average", 2, 2, 4, (_dcg(3) + _dcg(4)) / 3),
+    ("average", 2, 2, 20, (_dcg(3) + _dcg(4) + _dcg(5)) / 3),
+    ("average", 0, 1, 1, 1 / 2),  # ranks 1 and 2, only rank 1 inside the top 1
+    ("average", 4, 0, 5, _dcg(5)),
+]
+
+
+@pytest.mark.parametrize(("ties", "greater", "equal", "k", "ndcg"), NDCG_HAND_CASES)
+def test_ndcg_hand_cases(ties, greater, equal, k, ndcg):
+    gains = ranking_gains(np.array([greater]), np.array([equal]), k, ties)
+    assert gains["ndcg"].tolist() == pytest.approx([ndcg])
+    assert set(gains) == {"recall", "mrr", "ndcg"}
+
+
+def test_average_ndcg_is_the_mean_over_every_order_of_the_tied_items():
+    rng = np.random.default_rng(2)
+    greater = rng.integers(0, 15, size=200)
+    equal = rng.integers(0, 15, size=200)
+    for k in (1, 3, 10, 25):
+        ndcg = ranking_gains(greater, equal, k, "average")["ndcg"]
+        for g, e, value in zip(greater, equal, ndcg, strict=True):
+            ranks = np.arange(g + 1, g + e + 2)
+            assert value == pytest.approx(np.mean(np.where(ranks <= k, _dcg(ranks), 0.0)))
+
+
+@pytest.mark.parametrize("ties", TIE_MODES)
+def test_metrics_are_ordered_recall_ndcg_mrr(ties):
+    """With one relevant item, MRR@K <= NDCG@K <= Recall@K for every prediction."""
+    rng = np.random.default_rng(3)
+    greater, equal = rng.integers(0, 30, size=300), rng.integers(0, 30, size=300)
+    for k in (1, 5, 20):
+        gains = ranking_gains(greater, equal, k, ties)
+        assert np.all(gains["mrr"] <= gains["ndcg"] + 1e-12)
+        assert np.all(gains["ndcg"] <= gains["recall"] + 1e-12)
+        if k == 1:  # all three coincide at K = 1
+            assert gains["mrr"] == pytest.approx(gains["recall"])
+
+
+def test_per_prediction_metrics_means_are_ranking_metrics():
+    greater, equal = np.array([0, 4, 1]), np.array([2, 0, 1])
+    values = per_prediction_metrics(greater, equal, [2, 5], "average")
+    assert list(values) == ["recall@2", "mrr@2", "ndcg@2", "recall@5", "mrr@5", "ndcg@5"]
+    assert values["recall@2"].tolist() == pytest.approx([2 / 3, 0.0, 1 / 2])
+    assert {key: float(v.mean()) for key, v in values.items()} == pytest.approx(
+        ranking_metrics(greater, equal, [2, 5], "average")
+    )
+
+
+def test_top_k_items_are_the_best_scored():
+    scores = np.array([[0.1, 0.9, 0.5, 0.7], [3.0, -np.inf, 2.0, 1.0]])
+    top = top_k_items(scores, 2)
+    assert [sorted(row) for row in top.tolist()] == [[1, 3], [0, 2]]
+    assert top.dtype == np.int32
+    assert sorted(top_k_items(scores, 10)[0].tolist()) == [0, 1, 2, 3]
+
+
+def test_item_coverage_hand_example():
+    top = np.array([[0, 1], [1, 2], [0, 2]])
+    assert item_coverage(top, 10) == pytest.approx(3 / 10)
+    assert item_coverage(np.zeros((0, 2), dtype=np.int32), 10) == 0.0
+
+
+def test_popularity_percentile_and_bias_hand_example():
+    counts = np.array([5, 1, 9, 5, 0])
+    # Sorted: 0, 1, 5, 5, 9 -> mid-ranks 0, 1, 2.5, 2.5, 4 over 4.
+    assert popularity_percentile(counts).tolist() == pytest.approx([0.625, 0.25, 1.0, 0.625, 0.0])
+    assert popularity_percentile(np.array([3, 3, 3])).tolist() == pytest.approx([0.5] * 3)
+    top = np.array([[2, 0], [2, 4]])  # percentiles 1.0, 0.625, 1.0, 0.0
+    assert popularity_bias(top, popularity_percentile(counts)) == pytest.approx(2.625 / 4)
+
+
+def test_popularity_recommender_has_full_bias_and_minimal_coverage():
+    counts = np.arange(100)
+    scores = np.tile(counts.astype(float), (7, 1))
+    top = top_k_items(scores, 20)
+    assert item_coverage(top, 100) == pytest.approx(0.2)
+    assert popularity_bias(top, popularity_percentile(counts)) == pytest.approx(
+        np.mean(np.arange(80, 100) / 99)
+    )

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from movielens_sbr.evaluation.metrics import count_above, ranking_metrics
+from movielens_sbr.evaluation.metrics import count_above, ranking_metrics, top_k_items
 from movielens_sbr.model.batching import SessionArrays
 
 
@@ -36,6 +36,7 @@ class Predictions:
     position: np.ndarray  # 1 = predicting the 2nd event from the 1st
     greater: np.ndarray
     equal: np.ndarray
+    top: np.ndarray | None = None  # [n, top_k] recommended items (unordered), if asked for
 
     def metrics(self, ks: list[int], ties: str = "pessimistic") -> dict[str, float]:
         return ranking_metrics(self.greater, self.equal, ks, ties)
@@ -59,11 +60,14 @@ def evaluate(
     *,
     batch_size: int = 1024,
     exclude_seen: bool = True,
+    top_k: int = 0,
 ) -> Predictions:
     """Rank the true next item against all ``n_items`` at every position of every session.
 
     With ``exclude_seen`` the items already in the session prefix are removed from the
     ranking (a MovieLens user rates a movie once, so they can never be the next item).
+    With ``top_k`` > 0 the ``top_k`` recommended items of every prediction are kept too
+    (for coverage and popularity bias).
     """
     lengths = sessions.lengths
     order = np.flatnonzero(lengths >= 2)
@@ -84,12 +88,19 @@ def evaluate(
                 seen[np.arange(n_active), current] = True
                 scores = np.where(seen[:n_active], -np.inf, scores)
             greater, equal = count_above(scores, targets)
+            top = top_k_items(scores, top_k) if top_k > 0 else np.zeros((n_active, 0), np.int32)
             parts.append(
-                (batch[:n_active], np.full(n_active, position, dtype=np.int32), greater, equal)
+                (
+                    batch[:n_active],
+                    np.full(n_active, position, dtype=np.int32),
+                    greater,
+                    equal,
+                    top,
+                )
             )
     if not parts:
         raise ValueError("No session has two events or more: nothing to evaluate.")
-    session, position, greater, equal = (
+    session, position, greater, equal, top = (
         np.concatenate(column) for column in zip(*parts, strict=True)
     )
-    return Predictions(session, position, greater, equal)
+    return Predictions(session, position, greater, equal, top if top_k > 0 else None)

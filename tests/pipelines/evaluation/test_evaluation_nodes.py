@@ -1,13 +1,17 @@
 """Evaluation nodes."""
 
+import pandas as pd
+
 from movielens_sbr.pipelines.evaluation.nodes import (
     evaluate_methods,
+    plot_breakdown,
     plot_metrics,
     recommend_examples,
+    write_report,
 )
 from movielens_sbr.pipelines.training.nodes import train_gru4rec
 
-PARAMS = {"ks": [1, 10], "n_examples": 2, "n_recommendations": 3}
+PARAMS = {"ks": [1, 10], "n_examples": 2, "n_recommendations": 3, "n_bootstrap": 50}
 
 
 def test_evaluation_outputs(splits, movies):
@@ -15,14 +19,28 @@ def test_evaluation_outputs(splits, movies):
     model, _ = train_gru4rec(
         train, valid, item_index, {"epochs": 1, "layers": [8], "batch_size": 4}, seed=0
     )
-    metrics = evaluate_methods(
-        model, train, test, item_index, statistics, {"source": "x.zip", "md5": "m"}, PARAMS
+    metrics, breakdown = evaluate_methods(
+        model, train, test, item_index, statistics, {"source": "x.zip", "md5": "m"}, PARAMS, 0
     )
-    assert set(metrics) == {"gru4rec", "pop", "markov", "dataset"}
-    assert set(metrics["pop"]) == {"recall@1", "mrr@1", "recall@10", "mrr@10"}
+    assert set(metrics) == {"gru4rec", "pop", "markov", "dataset", "protocol"}
+    point = {f"{m}@{k}" for m in ("recall", "mrr", "ndcg") for k in (1, 10)}
+    assert set(metrics["pop"]) == (
+        point
+        | {f"{name}_ci_{side}" for name in point for side in ("low", "high")}
+        | {"coverage@10", "popularity@10"}
+    )
+    assert isinstance(metrics["gru4rec"]["recall@10"], float)
     assert metrics["dataset"]["test_events"] == len(test)
+    assert metrics["dataset"]["test_predictions"] == len(test) - test["session_id"].nunique()
     assert metrics["dataset"]["archive_md5"] == "m"
+    assert metrics["protocol"]["comparison"]["method"] == "gru4rec"
+    assert set(metrics["protocol"]["shuffle_check"]) == {"gru4rec", "markov"}
+    assert isinstance(breakdown, pd.DataFrame)
+    assert set(breakdown["method"]) == {"gru4rec", "pop", "markov"}
     assert plot_metrics(metrics, PARAMS).axes
+    assert plot_breakdown(breakdown, PARAMS).axes
+    report = write_report(metrics, breakdown, statistics)
+    assert "| `gru4rec` |" in report
 
     examples = recommend_examples(model, test, item_index, movies, PARAMS, seed=0)
     assert examples["session_id"].nunique() == 2

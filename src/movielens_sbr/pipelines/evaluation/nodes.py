@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from movielens_sbr import plots
-from movielens_sbr.evaluation.baselines import BASELINES
-from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.evaluation import protocol, report
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecScorer
 from movielens_sbr.params import EvaluationParams, validate_section
@@ -21,24 +20,22 @@ def evaluate_methods(
     split_statistics: dict,
     archive_summary: dict,
     params: dict,
-) -> dict:
-    """Recall@K and MRR@K of GRU4Rec and the baselines, on the same test predictions."""
+    seed: int,
+) -> tuple[dict, pd.DataFrame]:
+    """GRU4Rec and the baselines on the same test predictions: metrics and breakdowns.
+
+    Returns ``metrics`` (method -> metrics with intervals, plus ``protocol`` and
+    ``dataset``) and the table by prediction position and session length.
+    """
     config: EvaluationParams = validate_section("evaluation", params)
     n_items = len(item_index)
     train = SessionArrays.from_frame(train_sessions)
     test = SessionArrays.from_frame(test_sessions)
-    scorers = [GRU4RecScorer(gru4rec_model)] + [
-        BASELINES[name](train, n_items, **(options or {}))
-        for name, options in config.baselines.items()
-    ]
-    metrics: dict = {}
-    n_predictions = 0
-    for scorer in scorers:
-        predictions = evaluate(
-            scorer, test, n_items, batch_size=config.batch_size, exclude_seen=config.exclude_seen
-        )
-        metrics[scorer.name] = predictions.metrics(config.ks, config.ties)
-        n_predictions = len(predictions.greater)
+    baselines, fit_seconds = protocol.fit_baselines(train, n_items, config.baselines, seed)
+    metrics, breakdown = protocol.evaluate_all(
+        [GRU4RecScorer(gru4rec_model), *baselines], train, test, n_items, config, seed
+    )
+    metrics["protocol"]["seconds"].update(fit_seconds)
     metrics["dataset"] = {
         "n_items": n_items,
         "train_events": split_statistics["train"]["events"],
@@ -47,19 +44,30 @@ def evaluate_methods(
         "train_sessions": split_statistics["train"]["sessions"],
         "valid_sessions": split_statistics["valid"]["sessions"],
         "test_sessions": split_statistics["test"]["sessions"],
-        "test_predictions": n_predictions,
+        "test_predictions": int(np.maximum(test.lengths - 1, 0).sum()),
         "ties": config.ties,
         "exclude_seen": config.exclude_seen,
         "archive": archive_summary["source"],
         "archive_md5": archive_summary["md5"],
     }
-    return metrics
+    return metrics, breakdown
 
 
 def plot_metrics(metrics: dict, params: dict) -> plt.Figure:
-    """Bars of Recall@K and MRR@K (largest K) per method."""
+    """Bars of Recall@K, MRR@K and NDCG@K (largest K) per method, with their intervals."""
     k = max(validate_section("evaluation", params).ks)
-    return plots.method_comparison(metrics, [f"recall@{k}", f"mrr@{k}"])
+    return plots.method_comparison(metrics, [f"recall@{k}", f"mrr@{k}", f"ndcg@{k}"])
+
+
+def plot_breakdown(evaluation_breakdown: pd.DataFrame, params: dict) -> plt.Figure:
+    """Recall@K by prediction position and by session length, one line per method."""
+    k = max(validate_section("evaluation", params).ks)
+    return plots.metric_breakdown(evaluation_breakdown, f"recall@{k}")
+
+
+def write_report(metrics: dict, evaluation_breakdown: pd.DataFrame, split_statistics: dict) -> str:
+    """The Markdown evaluation report (plots linked from the same run's versions)."""
+    return report.render(metrics, evaluation_breakdown, split_statistics)
 
 
 def recommend_examples(

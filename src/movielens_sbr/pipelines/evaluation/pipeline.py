@@ -1,11 +1,14 @@
-"""Evaluation: the model and the splits -> ``metrics``, plots and example recommendations."""
+"""Evaluation: the model and the splits -> ``metrics``, breakdowns, plots, a report and
+example recommendations."""
 
 from kedro.pipeline import Node, Pipeline
 
 from movielens_sbr.pipelines.evaluation.nodes import (
     evaluate_methods,
+    plot_breakdown,
     plot_metrics,
     recommend_examples,
+    write_report,
 )
 
 
@@ -22,8 +25,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "split_statistics",
                     "archive_summary",
                     "params:evaluation",
+                    "params:seed",
                 ],
-                "metrics",
+                ["metrics", "evaluation_breakdown"],
                 name="evaluate_methods",
             ),
             Node(
@@ -32,6 +36,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "metrics_plot",
                 name="plot_metrics",
                 tags="plots",
+            ),
+            Node(
+                plot_breakdown,
+                ["evaluation_breakdown", "params:evaluation"],
+                "breakdown_plot",
+                name="plot_breakdown",
+                tags="plots",
+            ),
+            Node(
+                write_report,
+                ["metrics", "evaluation_breakdown", "split_statistics"],
+                "evaluation_report",
+                name="write_report",
             ),
             Node(
                 recommend_examples,

@@ -1,0 +1,87 @@
+"""Grid search of one baseline's options on the validation split (never on test).
+
+Usage:
+    python scripts/tune_baseline.py als --grid factors=32,64,128 --grid alpha=1,5
+        [--archive PATH] [--set SECTION.KEY=VALUE ...]
+
+Builds the splits with the parameters in conf/base (plus --set overrides), fits the
+baseline on train for every combination of the grid and prints validation Recall@20 and
+MRR@20 (pessimistic ties, seen items excluded, as configured), best first, as a Markdown
+table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchmark import DEFAULT_ARCHIVE, load_parameters  # noqa: E402
+from movielens_sbr.data.movielens import parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.evaluation import protocol  # noqa: E402
+from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
+from movielens_sbr.model.batching import SessionArrays  # noqa: E402
+from movielens_sbr.params import validate_parameters  # noqa: E402
+from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("baseline")
+    parser.add_argument("--grid", action="append", default=[], metavar="OPTION=V1,V2,...")
+    parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    args = parser.parse_args()
+
+    params = load_parameters()
+    for override in args.set:
+        key, value = override.split("=", 1)
+        section, name = key.split(".", 1)
+        params[section][name] = yaml.safe_load(value)
+    validate_parameters(params)
+    seed = params["seed"]
+    evaluation = params["evaluation"]
+
+    ratings = parse_ratings(read_archive(args.archive).ratings)
+    events, log = build_session_events(ratings, params["sessions"], seed)
+    train_df, valid_df, _test, item_index, _ = split_sessions(events, log, params["sessions"])
+    train, valid = SessionArrays.from_frame(train_df), SessionArrays.from_frame(valid_df)
+    n_items = len(item_index)
+
+    grid = {}
+    for entry in args.grid:
+        option, values = entry.split("=", 1)
+        grid[option] = [yaml.safe_load(v) for v in values.split(",")]
+    rows = []
+    for combination in itertools.product(*grid.values()):
+        options = dict(zip(grid, combination, strict=True))
+        started = time.perf_counter()
+        (scorer,), _ = protocol.fit_baselines(train, n_items, {args.baseline: options}, seed)
+        predictions = evaluate(
+            scorer,
+            valid,
+            n_items,
+            batch_size=evaluation["batch_size"],
+            exclude_seen=evaluation["exclude_seen"],
+        )
+        metrics = predictions.metrics([20], evaluation["ties"])
+        rows.append(
+            (metrics["recall@20"], metrics["mrr@20"], options, time.perf_counter() - started)
+        )
+        print(f"{options}: {metrics} ({rows[-1][3]:.1f} s)", flush=True)
+    print(f"\n{args.baseline} on the validation split ({len(valid_df):,} events)\n")
+    print("| options | valid Recall@20 | valid MRR@20 | fit + eval s |")
+    print("| --- | ---: | ---: | ---: |")
+    for recall, mrr, options, seconds in sorted(rows, key=lambda row: -row[0]):
+        print(f"| `{options}` | {recall:.4f} | {mrr:.4f} | {seconds:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The Markdown report: tables, links to the plots of the same run, the checks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from movielens_sbr.evaluation.evaluator import Predictions
+from movielens_sbr.evaluation.protocol import MethodRun, breakdown, summarise
+from movielens_sbr.evaluation.report import plot_link, render
+
+SPLITS = {
+    "parameters": {"session_mode": "gap", "tie_order": "random"},
+    "boundaries": {"rule": "time", "valid_start": "2000-12-01", "test_start": "2000-12-10"},
+    "train": {
+        "events": 1000,
+        "sessions": 90,
+        "items": 40,
+        "users": 30,
+        "session_length_median": 8.0,
+        "predictions": 910,
+    },
+    "valid": {
+        "events": 100,
+        "sessions": 9,
+        "items": 30,
+        "users": 8,
+        "session_length_median": 7.0,
+        "predictions": 91,
+    },
+    "test": {
+        "events": 120,
+        "sessions": 10,
+        "items": 30,
+        "users": 9,
+        "session_length_median": 9.0,
+        "predictions": 110,
+    },
+}
+
+
+def example_metrics():
+    rng = np.random.default_rng(0)
+    session = np.repeat(np.arange(10), 4)
+    position = np.tile(np.arange(1, 5), 10)
+    runs = [
+        MethodRun(
+            name,
+            Predictions(
+                session,
+                position,
+                rng.integers(0, scale, 40),
+                np.zeros(40, int),
+                rng.integers(0, 40, (40, 5)),
+            ),
+            0.1,
+        )
+        for name, scale in (("gru4rec", 8), ("pop", 30), ("markov", 10))
+    ]
+    metrics, comparison = summarise(
+        runs, ks=[1, 5], ties="pessimistic", item_counts=np.arange(40), n_bootstrap=100, seed=0
+    )
+    metrics["protocol"] = {
+        "ks": [1, 5],
+        "ties": "pessimistic",
+        "exclude_seen": True,
+        "n_bootstrap": 100,
+        "confidence": 0.95,
+        "seed": 0,
+        "comparison": comparison,
+        "shuffle_check": {
+            "markov": {
+                "recall@5": {"ordered": 0.4, "shuffled": 0.3, "relative_change": -0.25},
+                "mrr@5": {"ordered": 0.2, "shuffled": 0.1, "relative_change": -0.5},
+            }
+        },
+        "seconds": {"gru4rec": 0.1, "pop": 0.1, "total": 0.5},
+    }
+    metrics["dataset"] = {
+        "n_items": 40,
+        "test_predictions": 40,
+        "test_sessions": 10,
+        "archive": "ml.zip",
+        "archive_md5": "abc",
+    }
+    table = breakdown(runs, np.full(10, 5), k=5, ties="pessimistic")
+    return metrics, table
+
+
+def test_report_has_every_section_and_table():
+    metrics, table = example_metrics()
+    text = render(metrics, table, SPLITS)
+    assert text.startswith("# Evaluation report")
+    for heading in (
+        "## Methods at K = 5",
+        "## Paired comparison",
+        "## Every cut-off",
+        "## By position in the session and by session length",
+        "## Sequentiality check",
+        "## Splits",
+        "## Time",
+    ):
+        assert heading in text
+    gru = metrics["gru4rec"]
+    assert (
+        f"{gru['recall@5']:.4f} [{gru['recall@5_ci_low']:.4f}, {gru['recall@5_ci_high']:.4f}]"
+        in text
+    )
+    assert "| `markov` | recall@5 | 0.4000 | 0.3000 | -25.0% |" in text
+    assert "| test | 120 | 10 | 30 | 9 | 9 | 110 |" in text
+    assert f"]({plot_link('metrics.png')})" in text
+    assert f"]({plot_link('breakdown.png')})" in text
+    # Every table row has as many cells as its header.
+    for block in text.split("\n\n"):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        if rows:
+            assert len({row.count(" | ") for row in rows}) == 1, block
+
+
+def test_plot_links_point_from_the_versioned_report_to_the_versioned_plot():
+    assert plot_link("metrics.png") == "../../metrics.png/{save_version}/metrics.png"
+
+
+def test_report_without_intervals_or_comparison():
+    metrics, table = example_metrics()
+    for method in ("gru4rec", "pop", "markov"):
+        metrics[method] = {k: v for k, v in metrics[method].items() if "_ci_" not in k}
+    metrics["protocol"].update(n_bootstrap=0, comparison={}, shuffle_check={})
+    text = render(metrics, table, SPLITS)
+    assert "No intervals" in text
+    assert "No paired comparison" in text
+    assert "Not run" in text
