@@ -133,3 +133,29 @@ def make_project_copy(path: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(path)
     bootstrap_project(path)
     return path
+
+
+# A small model, so that a full `kedro run` on the tiny archive takes seconds.
+TINY_RUN_PARAMS = {
+    "training": {"epochs": 1, "layers": [16], "embedding_dim": 16, "batch_size": 8},
+    "evaluation": {"n_examples": 3},
+}
+
+
+@pytest.fixture(scope="session")
+def finished_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy on which `kedro run` (all four pipelines) has finished once.
+
+    Shared by the tests that only read the outputs (notebooks, kedro-viz). The working
+    folder and the environment are restored after the run; users of the fixture set what
+    their subprocesses need themselves.
+    """
+    from kedro.framework.session import KedroSession
+
+    root = tmp_path_factory.mktemp("finished")
+    archive = write_archive(root / "input" / "ml-1m.zip")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        project = make_project_copy(root / "project", archive, monkeypatch)
+        with KedroSession.create(project_path=project, runtime_params=TINY_RUN_PARAMS) as session:
+            session.run()
+    return project
