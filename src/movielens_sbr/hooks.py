@@ -1,16 +1,21 @@
-"""Cross-cutting concerns: parameter validation, seeds, missing inputs, atomic saves, timing."""
+"""Cross-cutting concerns: parameter validation, seeds, missing inputs, atomic saves,
+timing, run records."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 
+from movielens_sbr import tracking
 from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.params import validate_parameters
 from movielens_sbr.provenance import run_manifest
@@ -135,3 +140,80 @@ class NodeTimingHook:
                 ", ".join(f"{name} {sec:.1f} s" for name, sec in self.durations.items()),
             )
         self.durations = {}
+
+
+class RunTrackingHook:
+    """Experiment tracking without a server: every successful run leaves a record.
+
+    ``data/09_tracking/runs/<run id>.json`` holds the parameters, the content of every
+    metrics dataset saved (``metrics``, ``experiments.<variant>.metrics``), the files of the
+    models saved, the git commit and the start and end times; records are never
+    overwritten. ``data/09_tracking/runs.md`` compares all recorded runs, one row per run,
+    metrics dataset and method, with the parameters that differ between runs.
+    """
+
+    def __init__(self, folder: str = "data/09_tracking") -> None:
+        self.folder = folder
+        self._reset()
+
+    def _reset(self) -> None:
+        self._metrics: dict[str, dict] = {}
+        self._models: list[str] = []
+        self._started = ""
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._params = context.params
+        self._project = Path(context.project_path)
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        self._reset()
+        self._started = _utc_now()
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if dataset_name == "metrics" or dataset_name.endswith(".metrics"):
+            self._metrics[dataset_name] = data
+        elif dataset_name == "gru4rec_model" or dataset_name.endswith(".gru4rec_model"):
+            self._models.append(dataset_name)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
+        record = tracking.run_record(
+            run_id=run_params["run_id"],
+            started=self._started,
+            finished=_utc_now(),
+            pipelines=list(run_params.get("pipeline_names") or ["__default__"]),
+            parameters=self._params,
+            metrics=self._metrics,
+            models={name: _saved_path(catalog, name) for name in self._models},
+            git=tracking.git_state(self._project),
+            runtime_params=run_params.get("runtime_params") or {},
+        )
+        folder = self._project / self.folder
+        (folder / "runs").mkdir(parents=True, exist_ok=True)
+        path = folder / "runs" / f"{record['run_id'].replace(':', '.')}.json"
+        _write_atomically(path, json.dumps(record, indent=2, default=str))
+        records = [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
+        _write_atomically(folder / "runs.md", tracking.runs_markdown(records))
+        logger.info("Run recorded in %s; all runs compared in %s", path, folder / "runs.md")
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _saved_path(catalog, name: str) -> str:
+    """The file a versioned dataset was just saved to (its description if not a file)."""
+    dataset = catalog.get(name)
+    try:
+        return str(dataset._get_versioned_path(dataset.resolve_save_version()))
+    except AttributeError:  # not a versioned file dataset
+        return str(dataset)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)

@@ -8,6 +8,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunTrackingHook,
 )
 
 
@@ -22,6 +23,7 @@ HOOKS = (
     AtomicSavesHook(),
     RunManifestHook(),
     NodeTimingHook(),
+    RunTrackingHook(),
 )
 
 CONFIG_LOADER_ARGS = {
