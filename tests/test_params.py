@@ -124,3 +124,36 @@ def test_evaluation_protocol_parameters_are_checked():
     config = validate_section("evaluation", {})
     assert config.ks == [1, 5, 10, 20]
     assert config.shuffle_check == ["gru4rec", "markov"]
+
+
+def resolved_parameters(runtime_params: dict | None = None) -> dict:
+    """The shipped parameters as Kedro resolves them (interpolations and resolvers applied)."""
+    from kedro.config import OmegaConfigLoader
+
+    from movielens_sbr.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(
+        str(CONF.parent), **CONFIG_LOADER_ARGS, runtime_params=runtime_params or {}
+    )
+    return loader["parameters"]
+
+
+def test_experiment_variants_are_the_defaults_with_their_changes():
+    params = resolved_parameters({"training": {"epochs": 1}})
+    validate_parameters(params)
+    variants = params["experiments"]
+    assert variants["loss_cross_entropy"]["training"] == params["training"] | {
+        "loss": "cross_entropy"
+    }
+    # A runtime override of the defaults reaches every variant.
+    assert {v["training"]["epochs"] for k, v in variants.items() if k != "evaluation"} == {1}
+    assert variants["sessions_user"]["sessions"]["session_mode"] == "user"
+    assert set(variants["evaluation"]["baselines"]) == {"pop", "markov"}
+
+
+def test_bad_value_in_a_namespace_names_the_namespaced_key():
+    params = {"experiments": {"loss_x": {"training": {"batch_size": -1}}}}
+    with pytest.raises(ParameterError) as error:
+        validate_parameters(params)
+    assert "experiments.loss_x.training.batch_size" in str(error.value)
+    assert "parameters_experiments.yml" in str(error.value)

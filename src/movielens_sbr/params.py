@@ -203,20 +203,37 @@ class ParameterError(ValueError):
     """A parameter file has an unknown key, a wrong type or an impossible value."""
 
 
-def validate_section(section: str, values: dict) -> _Strict:
-    """Validate one top-level parameter section; the error names the file and the key."""
+def validate_section(section: str, values: dict, key: str | None = None) -> _Strict:
+    """Validate one parameter section; the error names the file and the key.
+
+    ``key`` is where the section sits when it is namespaced (``experiments.x.training``,
+    in parameters_experiments.yml); by default the top-level ``section``.
+    """
+    key = key or section
     try:
         return SECTIONS[section].model_validate(values or {})
     except ValidationError as error:
         problems = []
         for issue in error.errors():
-            key = ".".join(str(part) for part in (section, *issue["loc"]))
+            name = ".".join(str(part) for part in (key, *issue["loc"]))
             given = f" (got {issue['input']!r})" if issue["type"] != "missing" else ""
-            problems.append(f"  {key}: {issue['msg']}{given}")
+            problems.append(f"  {name}: {issue['msg']}{given}")
         raise ParameterError(
-            f"Invalid parameters in conf/base/parameters_{section}.yml (or its overrides):\n"
-            + "\n".join(problems)
+            f"Invalid parameters in conf/base/parameters_{key.split('.')[0]}.yml "
+            "(or its overrides):\n" + "\n".join(problems)
         ) from None
+
+
+def _namespaced_sections(params: dict, path: tuple[str, ...] = ()):
+    """``(key, section, values)`` of every known section nested under a namespace."""
+    for name, values in params.items():
+        if not isinstance(values, dict):
+            continue
+        if name in SECTIONS:
+            if path:
+                yield ".".join((*path, name)), name, values
+        else:
+            yield from _namespaced_sections(values, (*path, name))
 
 
 def validate_parameters(params: dict) -> None:
@@ -243,3 +260,5 @@ def validate_parameters(params: dict) -> None:
     for section in SECTIONS:
         if section in params:
             validate_section(section, params[section])
+    for key, section, values in _namespaced_sections(params):
+        validate_section(section, values, key)

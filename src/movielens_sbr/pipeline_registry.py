@@ -1,10 +1,18 @@
 """The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the five
-main ones (ingestion, sessions, training, evaluation, recommending); ``tuning`` runs only
-on request."""
+main ones (ingestion, sessions, training, evaluation, recommending); ``tuning`` and
+``experiments`` (variants side by side) run only on request."""
 
 from kedro.pipeline import Pipeline
 
-from movielens_sbr.pipelines import evaluation, ingestion, recommending, sessions, training, tuning
+from movielens_sbr.pipelines import (
+    evaluation,
+    experiments,
+    ingestion,
+    recommending,
+    sessions,
+    training,
+    tuning,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -17,4 +25,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     }
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["tuning"] = tuning.create_pipeline()
+    pipelines["experiments"] = experiments.create_pipeline()
     return pipelines

@@ -175,3 +175,21 @@ def tuning_trials(trials: pd.DataFrame) -> plt.Figure:
         ax.set_title(column.removeprefix("param_"), fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def experiment_comparison(table: pd.DataFrame, k: int) -> plt.Figure:
+    """Recall@K and MRR@K with 95 % intervals, and training time, one bar per variant."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    x = np.arange(len(table))
+    colors = plt.cm.tab10(x % 10)
+    for ax, name in zip(axes[:2], (f"recall@{k}", f"mrr@{k}"), strict=True):
+        values = table[name].to_numpy()
+        errors = np.vstack([values - table[f"{name}_low"], table[f"{name}_high"] - values])
+        ax.bar(x, values, yerr=errors, capsize=4, color=colors)
+        ax.set_title(f"{name} (95 % interval)")
+    axes[2].bar(x, table["train_seconds"], color=colors)
+    axes[2].set_title("training time (s)")
+    for ax in axes:
+        ax.set_xticks(x, table["variant"], rotation=30, ha="right")
+    fig.tight_layout()
+    return fig

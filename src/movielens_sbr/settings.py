@@ -2,6 +2,8 @@
 
 import os
 
+from omegaconf import DictConfig, OmegaConf
+
 from movielens_sbr.hooks import (
     AtomicSavesHook,
     MissingInputsHook,
@@ -17,6 +19,17 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def _merge(*parts) -> dict:
+    """``${merge:${training},{loss: bpr_max}}`` in conf/: the first mapping with the keys of
+    the next ones replaced (shallow), so experiment variants state only what they change."""
+    merged: dict = {}
+    for part in parts:
+        merged.update(
+            OmegaConf.to_container(part, resolve=True) if isinstance(part, DictConfig) else part
+        )
+    return merged
+
+
 HOOKS = (
     ProjectSetupHook(),
     MissingInputsHook(),
@@ -29,5 +42,5 @@ HOOKS = (
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    "custom_resolvers": {"env": _env},
+    "custom_resolvers": {"env": _env, "merge": _merge},
 }

@@ -1,0 +1,185 @@
+"""Side-by-side comparison of experiment variants (no Kedro imports).
+
+A variant is the default parameters with a few keys changed; it is trained and evaluated
+like the default model. Here its outputs become one summary, and the summaries one table
+and a Markdown report that shows the metrics with intervals, the training time and exactly
+the parameters that differ from the defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL = "gru4rec"
+Z95 = 1.959964
+
+
+def summarise_variant(
+    metrics: dict, training_history: dict, training: dict, sessions: dict
+) -> dict[str, Any]:
+    """What the report needs from one variant: its parameters, metrics and training time."""
+    epochs = training_history["epochs"]
+    return {
+        "training": training,
+        "sessions": sessions,
+        "metrics": {name: values for name, values in metrics.items() if name != "dataset"},
+        "dataset": metrics.get("dataset", {}),
+        "train_seconds": float(sum(epoch["train_seconds"] for epoch in epochs)),
+        "epochs": len(epochs),
+        "best_epoch": training_history["best_epoch"],
+    }
+
+
+def changed_parameters(defaults: dict[str, dict], variant: dict[str, dict]) -> dict[str, Any]:
+    """``section.key -> value`` for every key whose value differs from the defaults."""
+    return {
+        f"{section}.{key}": value
+        for section, values in variant.items()
+        for key, value in values.items()
+        if defaults.get(section, {}).get(key) != value
+    }
+
+
+def wilson_interval(share: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (Recall@K is the share of hits)."""
+    if n <= 0:
+        return (np.nan, np.nan)
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def bounded_mean_interval(mean: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Normal interval of a mean of values in [0, 1], with the largest possible variance
+    for that mean, m (1 - m): conservative for MRR, whose per-prediction values are not kept.
+    """
+    if n <= 0:
+        return (np.nan, np.nan)
+    half = z * np.sqrt(mean * (1 - mean) / n)
+    return (max(0.0, mean - half), min(1.0, mean + half))
+
+
+def largest_k(summaries: dict[str, dict]) -> int:
+    """The largest K with a Recall@K in every variant's metrics."""
+    per_variant = [
+        {int(name.split("@")[1]) for name in s["metrics"][MODEL] if name.startswith("recall@")}
+        for s in summaries.values()
+    ]
+    return max(set.intersection(*per_variant))
+
+
+def comparison_table(
+    summaries: dict[str, dict], defaults: dict[str, dict], k: int | None = None
+) -> pd.DataFrame:
+    """One row per variant: changed parameters, Recall@K and MRR@K with 95 % intervals,
+    training time. The intervals treat predictions as independent; predictions of the same
+    session are correlated, so the true intervals are somewhat wider.
+    """
+    k = largest_k(summaries) if k is None else k
+    rows = []
+    for variant, summary in summaries.items():
+        values = summary["metrics"][MODEL]
+        n = int(summary["dataset"].get("test_predictions", 0))
+        recall, mrr = values[f"recall@{k}"], values[f"mrr@{k}"]
+        changes = changed_parameters(
+            defaults, {"sessions": summary["sessions"], "training": summary["training"]}
+        )
+        rows.append(
+            {
+                "variant": variant,
+                "changed": ", ".join(f"{key}={value}" for key, value in changes.items())
+                or "(defaults)",
+                f"recall@{k}": recall,
+                f"recall@{k}_low": wilson_interval(recall, n)[0],
+                f"recall@{k}_high": wilson_interval(recall, n)[1],
+                f"mrr@{k}": mrr,
+                f"mrr@{k}_low": bounded_mean_interval(mrr, n)[0],
+                f"mrr@{k}_high": bounded_mean_interval(mrr, n)[1],
+                "test_predictions": n,
+                "train_seconds": summary["train_seconds"],
+                "epochs": summary["epochs"],
+                "best_epoch": summary["best_epoch"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def baselines_table(
+    summaries: dict[str, dict], defaults: dict[str, dict], k: int | None = None
+) -> pd.DataFrame:
+    """Recall@K / MRR@K of the reference baselines on each distinct split of the variants."""
+    k = largest_k(summaries) if k is None else k
+    rows = {}
+    for summary in summaries.values():
+        split = ", ".join(
+            f"{key}={value}"
+            for key, value in changed_parameters(
+                {"sessions": defaults.get("sessions", {})}, {"sessions": summary["sessions"]}
+            ).items()
+        )
+        for method, values in summary["metrics"].items():
+            if method != MODEL:
+                rows[(split or "(default split)", method)] = {
+                    "split": split or "(default split)",
+                    "method": method,
+                    f"recall@{k}": values[f"recall@{k}"],
+                    f"mrr@{k}": values[f"mrr@{k}"],
+                }
+    return pd.DataFrame(list(rows.values()))
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.to_numpy()]
+    return "\n".join([header, rule, *body])
+
+
+def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str:
+    """The comparison as Markdown: one row per variant, then the baselines per split."""
+    shown = pd.DataFrame(
+        {
+            "variant": table["variant"],
+            "changed parameters": table["changed"].str.replace("|", "\\|"),
+            f"Recall@{k} [95 % CI]": [
+                f"{r:.4f} [{lo:.4f}, {hi:.4f}]"
+                for r, lo, hi in table[[f"recall@{k}", f"recall@{k}_low", f"recall@{k}_high"]]
+                .to_numpy()
+                .tolist()
+            ],
+            f"MRR@{k} [95 % CI]": [
+                f"{r:.4f} [{lo:.4f}, {hi:.4f}]"
+                for r, lo, hi in table[[f"mrr@{k}", f"mrr@{k}_low", f"mrr@{k}_high"]]
+                .to_numpy()
+                .tolist()
+            ],
+            "train s": table["train_seconds"].map("{:.1f}".format),
+            "best epoch": [
+                f"{b}/{e}" for b, e in zip(table["best_epoch"], table["epochs"], strict=True)
+            ],
+            "test predictions": table["test_predictions"].map("{:,}".format),
+        }
+    )
+    lines = [
+        "# Experiments",
+        "",
+        f"GRU4Rec variants, each trained and evaluated on the test split like the default "
+        f"model (`kedro run --pipeline experiments`). Recall@{k} intervals are Wilson score "
+        f"intervals, MRR@{k} intervals use the largest variance a mean of values in [0, 1] "
+        "can have; both treat predictions as independent, which they are not within a "
+        "session, so read them as lower bounds on the uncertainty. Training time is the sum "
+        "of the epochs' wall-clock seconds (validation excluded).",
+        "",
+        _markdown(shown),
+        "",
+        "## Baselines on each split",
+        "",
+    ]
+    if baselines.empty:
+        lines.append("(no baselines evaluated)")
+    else:
+        lines.append(_markdown(baselines.round(4)))
+    return "\n".join(lines) + "\n"

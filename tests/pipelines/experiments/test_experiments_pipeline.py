@@ -1,0 +1,91 @@
+"""Experiments: namespaced copies of the real pipelines, their catalog entries, one real run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import pytest
+import yaml
+from kedro.framework.session import KedroSession
+from kedro.io import DataCatalog, MemoryDataset
+
+from conftest import TINY_RUN_PARAMS
+from movielens_sbr.pipelines import evaluation, experiments, sessions, training
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_every_variant_wraps_the_real_pipelines_in_its_namespace():
+    pipeline = experiments.create_pipeline()
+    for name, sections in experiments.VARIANTS.items():
+        namespace = f"experiments.{name}"
+        nodes = [n for n in pipeline.nodes if n.namespace == namespace]
+        base = training.create_pipeline() + evaluation.create_pipeline()
+        if "sessions" in sections:
+            base += sessions.create_pipeline()
+        # The same functions as the default pipelines, not copies of them.
+        assert {n.func for n in base.nodes} <= {n.func for n in nodes}
+        inputs = {i for n in nodes for i in n.inputs}
+        assert f"params:{namespace}.training" in inputs
+        assert "params:experiments.evaluation" in inputs
+        assert "params:seed" in inputs  # one seed for every variant
+        outputs = {o for n in nodes for o in n.outputs}
+        assert {f"{namespace}.gru4rec_model", f"{namespace}.metrics"} <= outputs
+        if "sessions" in sections:
+            assert "ratings" in inputs and f"{namespace}.train_sessions" in outputs
+        else:
+            assert "train_sessions" in inputs  # the default splits
+    assert pipeline.outputs() >= {"experiments_report", "experiments_comparison"}
+
+
+def test_every_namespaced_dataset_is_stored_under_its_variant():
+    config = yaml.safe_load((ROOT / "conf/base/catalog.yml").read_text())
+    for entry in config.values():
+        entry.pop("local_path", None)  # an ${env:...} interpolation, not needed here
+    catalog = DataCatalog.from_config(config)
+    pipeline = experiments.create_pipeline()
+    for name in pipeline.all_outputs():
+        if not name.startswith("experiments."):
+            continue
+        variant = name.split(".")[1]
+        dataset = catalog.get(name)
+        assert not isinstance(dataset, MemoryDataset), name
+        assert f"/experiments/{variant}/" in str(dataset._filepath), name
+
+
+@pytest.mark.slow
+def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(finished_project)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "true")
+    with KedroSession.create(project_path=finished_project, runtime_params=TINY_RUN_PARAMS) as s:
+        s.run(pipeline_names=["experiments"])
+
+    def latest(relative: str) -> Path:
+        folder = finished_project / "data" / relative
+        return sorted(folder.iterdir())[-1] / folder.name
+
+    comparison = json.loads(latest("08_reporting/experiments_comparison.json").read_text())
+    rows = {row["variant"]: row for row in comparison["variants"]}
+    assert set(rows) == set(experiments.VARIANTS)
+    k = comparison["k"]
+    assert rows["loss_cross_entropy"]["changed"] == "training.loss=cross_entropy"
+    assert rows["embedding_separate"]["changed"] == "training.embedding=embedding"
+    assert rows["loss_bpr_max"]["changed"] == "(defaults)"
+    assert rows["sessions_user"]["changed"] == "sessions.session_mode=user"
+    for row in rows.values():
+        assert row[f"recall@{k}_low"] <= row[f"recall@{k}"] <= row[f"recall@{k}_high"]
+        assert 0 <= row[f"mrr@{k}"] <= row[f"recall@{k}"] <= 1
+        assert row["train_seconds"] > 0 and row["epochs"] == 1
+    # The user-as-session variant has its own split, so a different number of predictions.
+    assert rows["sessions_user"]["test_predictions"] != rows["loss_bpr_max"]["test_predictions"]
+    assert {b["method"] for b in comparison["baselines"]} == {"pop", "markov"}
+
+    report = latest("08_reporting/experiments_report.md").read_text()
+    assert all(f"| {variant} |" in report for variant in experiments.VARIANTS)
+    assert latest("08_reporting/experiments.png").stat().st_size > 10_000
+    model = keras.models.load_model(
+        latest("06_models/experiments/loss_cross_entropy/gru4rec.keras")
+    )
+    assert model.get_layer("scores").units > 0
