@@ -80,3 +80,24 @@ def test_table_report_and_plot():
     assert "## Baselines on each split" in report
     figure = plots.experiment_comparison(table, 20)
     assert len(figure.axes) == 3
+
+
+def test_bootstrap_intervals_of_the_evaluation_are_used_when_present():
+    s = summary(0.2, 0.05)
+    s["metrics"]["gru4rec"].update(
+        {"recall@20_ci_low": 0.19, "recall@20_ci_high": 0.22, "mrr@20_ci_low": 0.04}
+    )
+    s["metrics"]["gru4rec"]["mrr@20_ci_high"] = 0.06
+    table = experiments.comparison_table({"bpr": s}, DEFAULTS)
+    assert table.loc[0, ["recall@20_low", "recall@20_high"]].tolist() == [0.19, 0.22]
+    assert table.loc[0, "interval"] == "bootstrap"
+    report = experiments.markdown_report(
+        table, experiments.baselines_table({"bpr": s}, DEFAULTS), 20
+    )
+    assert "bootstrap over test sessions." in report
+
+
+def test_entries_that_are_not_methods_are_left_out():
+    metrics = {"gru4rec": {"recall@20": 0.2, "mrr@20": 0.05}, "protocol": {"ties": "x"}}
+    s = experiments.summarise_variant(metrics, {"best_epoch": 1, "epochs": []}, {}, {})
+    assert set(s["metrics"]) == {"gru4rec"}

@@ -8,6 +8,7 @@ the parameters that differ from the defaults.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 MODEL = "gru4rec"
 Z95 = 1.959964
+_RECALL = re.compile(r"^recall@(\d+)$")
 
 
 def summarise_variant(
@@ -25,7 +27,12 @@ def summarise_variant(
     return {
         "training": training,
         "sessions": sessions,
-        "metrics": {name: values for name, values in metrics.items() if name != "dataset"},
+        # Methods only: entries with a Recall@K (not "dataset" or other protocol notes).
+        "metrics": {
+            name: values
+            for name, values in metrics.items()
+            if isinstance(values, dict) and any(_RECALL.match(key) for key in values)
+        },
         "dataset": metrics.get("dataset", {}),
         "train_seconds": float(sum(epoch["train_seconds"] for epoch in epochs)),
         "epochs": len(epochs),
@@ -62,10 +69,20 @@ def bounded_mean_interval(mean: float, n: int, z: float = Z95) -> tuple[float, f
     return (max(0.0, mean - half), min(1.0, mean + half))
 
 
+def _intervals(values: dict, k: int, n: int):
+    """The evaluation's bootstrap intervals when it wrote them, else the approximations."""
+    names = [f"{m}@{k}_ci_{side}" for m in ("recall", "mrr") for side in ("low", "high")]
+    if all(name in values for name in names):
+        recall_ci = (values[names[0]], values[names[1]])
+        return recall_ci, (values[names[2]], values[names[3]]), "bootstrap"
+    recall, mrr = values[f"recall@{k}"], values[f"mrr@{k}"]
+    return wilson_interval(recall, n), bounded_mean_interval(mrr, n), "approximate"
+
+
 def largest_k(summaries: dict[str, dict]) -> int:
     """The largest K with a Recall@K in every variant's metrics."""
     per_variant = [
-        {int(name.split("@")[1]) for name in s["metrics"][MODEL] if name.startswith("recall@")}
+        {int(m.group(1)) for name in s["metrics"][MODEL] if (m := _RECALL.match(name))}
         for s in summaries.values()
     ]
     return max(set.intersection(*per_variant))
@@ -84,6 +101,7 @@ def comparison_table(
         values = summary["metrics"][MODEL]
         n = int(summary["dataset"].get("test_predictions", 0))
         recall, mrr = values[f"recall@{k}"], values[f"mrr@{k}"]
+        recall_ci, mrr_ci, kind = _intervals(values, k, n)
         changes = changed_parameters(
             defaults, {"sessions": summary["sessions"], "training": summary["training"]}
         )
@@ -93,11 +111,12 @@ def comparison_table(
                 "changed": ", ".join(f"{key}={value}" for key, value in changes.items())
                 or "(defaults)",
                 f"recall@{k}": recall,
-                f"recall@{k}_low": wilson_interval(recall, n)[0],
-                f"recall@{k}_high": wilson_interval(recall, n)[1],
+                f"recall@{k}_low": recall_ci[0],
+                f"recall@{k}_high": recall_ci[1],
                 f"mrr@{k}": mrr,
-                f"mrr@{k}_low": bounded_mean_interval(mrr, n)[0],
-                f"mrr@{k}_high": bounded_mean_interval(mrr, n)[1],
+                f"mrr@{k}_low": mrr_ci[0],
+                f"mrr@{k}_high": mrr_ci[1],
+                "interval": kind,
                 "test_predictions": n,
                 "train_seconds": summary["train_seconds"],
                 "epochs": summary["epochs"],
@@ -138,6 +157,18 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
+def _interval_note(table: pd.DataFrame, k: int) -> str:
+    if (table["interval"] == "bootstrap").all():
+        return "95 % intervals: the evaluation's bootstrap over test sessions."
+    return (
+        f"95 % intervals: the evaluation's bootstrap over test sessions where it wrote one; "
+        f"otherwise Wilson score intervals for Recall@{k} and, for MRR@{k}, the largest "
+        "variance a mean of values in [0, 1] can have, both treating predictions as "
+        "independent (within a session they are not, so those are lower bounds on the "
+        "uncertainty)."
+    )
+
+
 def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str:
     """The comparison as Markdown: one row per variant, then the baselines per split."""
     shown = pd.DataFrame(
@@ -167,11 +198,8 @@ def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str
         "# Experiments",
         "",
         f"GRU4Rec variants, each trained and evaluated on the test split like the default "
-        f"model (`kedro run --pipeline experiments`). Recall@{k} intervals are Wilson score "
-        f"intervals, MRR@{k} intervals use the largest variance a mean of values in [0, 1] "
-        "can have; both treat predictions as independent, which they are not within a "
-        "session, so read them as lower bounds on the uncertainty. Training time is the sum "
-        "of the epochs' wall-clock seconds (validation excluded).",
+        f"model (`kedro run --pipeline experiments`). {_interval_note(table, k)} Training "
+        "time is the sum of the epochs' wall-clock seconds (validation excluded).",
         "",
         _markdown(shown),
         "",

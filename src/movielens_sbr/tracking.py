@@ -64,8 +64,8 @@ def runs_table(records: list[dict], metric_names: tuple[str, ...] = ("recall@20"
     for record, flat in zip(records, params, strict=True):
         for dataset, methods in sorted(record["metrics"].items()):
             for method, values in methods.items():
-                if method == "dataset" or not isinstance(values, dict):
-                    continue
+                if not isinstance(values, dict) or not any(n in values for n in metric_names):
+                    continue  # "dataset", protocol notes: not a method
                 rows.append(
                     {
                         "run": record["run_id"],

@@ -70,9 +70,11 @@ def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.
     rows = {row["variant"]: row for row in comparison["variants"]}
     assert set(rows) == set(experiments.VARIANTS)
     k = comparison["k"]
-    assert rows["loss_cross_entropy"]["changed"] == "training.loss=cross_entropy"
+    defaults = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())
+    for loss in ("cross_entropy", "sampled_cross_entropy", "bpr_max"):
+        expected = "(defaults)" if defaults["training"]["loss"] == loss else f"training.loss={loss}"
+        assert rows[f"loss_{loss}"]["changed"] == expected
     assert rows["embedding_separate"]["changed"] == "training.embedding=embedding"
-    assert rows["loss_bpr_max"]["changed"] == "(defaults)"
     assert rows["sessions_user"]["changed"] == "sessions.session_mode=user"
     for row in rows.values():
         assert row[f"recall@{k}_low"] <= row[f"recall@{k}"] <= row[f"recall@{k}_high"]
