@@ -172,12 +172,12 @@ def main() -> None:
         **timed_evaluation(GRU4RecScorer(trained.model), test_sessions, n_items, params),
     }
     result["gru4rec"] = ours
-    if (config.layers, config.batch_size) != REFERENCE_SHAPE:
-        # The speed target is set at one layer of 256 and batch 128: measure it there too,
-        # with the other options unchanged, two epochs (the first one traces).
-        layers, batch_size = REFERENCE_SHAPE
-        shaped = dataclasses.replace(config, layers=layers, batch_size=batch_size, epochs=2)
-        result["gru4rec_256_128"] = throughput(train(train_sessions, n_items, shaped).history)
+    reference = dataclasses.replace(config, **REFERENCE_SETUP, epochs=2)
+    if reference != dataclasses.replace(config, epochs=2):
+        # The speed target is set for the original implementation's setup (one tied layer
+        # of 256, batch 128, cross-entropy over 2,048 sampled negatives with logQ): measure
+        # it there too, two epochs (the first one traces).
+        result["gru4rec_256_128"] = throughput(train(train_sessions, n_items, reference).history)
     baselines = []
     for name, options in params["evaluation"]["baselines"].items():
         started = time.perf_counter()
@@ -237,7 +237,13 @@ def main() -> None:
         append_row(result)
 
 
-REFERENCE_SHAPE = ((256,), 128)
+REFERENCE_SETUP = {
+    "layers": (256,),
+    "batch_size": 128,
+    "embedding": "constrained",
+    "loss": "sampled_cross_entropy",
+    "n_sample": 2048,
+}
 
 
 def throughput(history: list[dict]) -> dict[str, float]:
@@ -258,7 +264,7 @@ def append_row(result: dict) -> None:
         if name in result
     )
     reference = result.get("gru4rec_256_128")
-    at_reference = f" (256/128: {reference['events_per_s']:,.0f})" if reference else ""
+    at_reference = f" (256/128 sampled: {reference['events_per_s']:,.0f})" if reference else ""
     row = (
         f"| {result['date'][:10]} | {result['git_commit']} | {result['cores']} "
         f"| `{result['command']}` "
