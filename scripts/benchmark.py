@@ -50,10 +50,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def load_parameters() -> dict:
+def load_parameters(overrides: list[str] = ()) -> dict:
+    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides (YAML values), validated."""
     params: dict = {}
     for path in sorted((ROOT / "conf" / "base").glob("parameters*.yml")):
         params.update(yaml.safe_load(path.read_text()))
+    for override in overrides:
+        key, value = override.split("=", 1)
+        section, name = key.split(".", 1)
+        params[section][name] = yaml.safe_load(value)
     validate_parameters(params)
     return params
 
@@ -100,12 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
-    params = load_parameters()
-    for override in args.set:
-        key, value = override.split("=", 1)
-        section, name = key.split(".", 1)
-        params[section][name] = yaml.safe_load(value)
-    validate_parameters(params)
+    params = load_parameters(args.set)
     seed = params["seed"]
     training = dict(params["training"])
     if args.epochs:

@@ -28,7 +28,6 @@ from movielens_sbr.data.movielens import parse_ratings, read_archive  # noqa: E4
 from movielens_sbr.evaluation import protocol  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
 from movielens_sbr.model.batching import SessionArrays  # noqa: E402
-from movielens_sbr.params import validate_parameters  # noqa: E402
 from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
 
 
@@ -40,12 +39,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
 
-    params = load_parameters()
-    for override in args.set:
-        key, value = override.split("=", 1)
-        section, name = key.split(".", 1)
-        params[section][name] = yaml.safe_load(value)
-    validate_parameters(params)
+    params = load_parameters(args.set)
     seed = params["seed"]
     evaluation = params["evaluation"]
 
