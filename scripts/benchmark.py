@@ -277,7 +277,14 @@ def append_row(result: dict) -> None:
         f"| {ours['recall@20']:.4f} / {ours['mrr@20']:.4f} "
         f"| {baselines} "
         + (
-            f"| {seed['events_per_s']:,.0f} ev/s, {seed['recall@20']:.4f} / {seed['mrr@20']:.4f} |"
+            f"| {seed['events_per_s']:,.0f} ev/s"
+            + (
+                f" ({seed['lane_steps_per_s']:,.0f} lane-steps/s, "
+                f"{seed['lane_utilisation']:.0%} busy)"
+                if "lane_steps_per_s" in seed
+                else ""
+            )
+            + f", {seed['recall@20']:.4f} / {seed['mrr@20']:.4f} |"
             if seed
             else "| - |"
         )

@@ -41,7 +41,7 @@ def train_for(
     gru = model.get_layer("gru")
     identity = np.eye(n_items, dtype=np.float32)
     events = steps = 0
-    warm_events, warm_started = 0, None
+    warm_events, warm_steps, warm_started = 0, 0, None
     started = time.perf_counter()
     epochs = 0
     while time.perf_counter() - started < budget_s:
@@ -59,7 +59,7 @@ def train_for(
             events += int(schedule.valid[step].sum())
             steps += 1
             if steps == 5:  # the first steps include tracing: measure after them
-                warm_started, warm_events = time.perf_counter(), events
+                warm_started, warm_events, warm_steps = time.perf_counter(), events, steps
     seconds = time.perf_counter() - started
     warm_seconds = time.perf_counter() - warm_started if warm_started else seconds
     return model, {
@@ -67,6 +67,11 @@ def train_for(
         "events": events,
         "epochs_started": epochs,
         "events_per_s": (events - warm_events) / warm_seconds,
+        # Every step computes all BATCH lanes, idle or not. The longest train session bounds
+        # an epoch from below (one step per event), so at batch 2048 most lane-steps idle:
+        # lane-steps/s is the recipe's raw speed, events/s what it learns from.
+        "lane_steps_per_s": (steps - warm_steps) * BATCH / warm_seconds,
+        "lane_utilisation": events / max(steps * BATCH, 1),
     }
 
 
