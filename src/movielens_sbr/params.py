@@ -20,8 +20,21 @@ class _Strict(BaseModel):
 class IngestionParams(_Strict):
     """conf/base/parameters_ingestion.yml: ``ingestion``."""
 
+    # A key of movielens_sbr.data.movielens.DATASETS; set by each dataset's Kedro environment.
+    dataset: str = "ml-1m"
     on_bad_lines: Literal["fail", "skip"] = "fail"
     max_skipped_fraction: float = Field(0.01, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _known_dataset(self) -> IngestionParams:
+        from movielens_sbr.data.movielens import DATASETS
+
+        if self.dataset not in DATASETS:
+            raise ValueError(
+                f"unknown dataset {self.dataset!r}; choose among {sorted(DATASETS)} "
+                "(or run with --env <dataset>)"
+            )
+        return self
 
 
 class SessionsParams(_Strict):
