@@ -10,7 +10,14 @@ import difflib
 import inspect
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -25,16 +32,17 @@ class IngestionParams(_Strict):
     on_bad_lines: Literal["fail", "skip"] = "fail"
     max_skipped_fraction: float = Field(0.01, ge=0, le=1)
 
-    @model_validator(mode="after")
-    def _known_dataset(self) -> IngestionParams:
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, dataset: str) -> str:
         from movielens_sbr.data.movielens import DATASETS
 
-        if self.dataset not in DATASETS:
+        if dataset not in DATASETS:
             raise ValueError(
-                f"unknown dataset {self.dataset!r}; choose among {sorted(DATASETS)} "
-                "(or run with --env <dataset>)"
+                f"unknown dataset {dataset!r}; choose among {sorted(DATASETS)} "
+                "(and switch with --env <dataset>)"
             )
-        return self
+        return dataset
 
 
 class SessionsParams(_Strict):
