@@ -40,8 +40,8 @@ REQUIRED_MEMBERS = ("ratings.dat", "movies.dat")
 # Members read into memory: ml-10m's ratings.dat (265 MB) is the largest. Anything far
 # beyond is refused as a zip bomb.
 MAX_MEMBER_BYTES = 1 << 30
-# Streamed members (ml-32m's ratings.csv is 0.9 GB, yoochoose-clicks.dat 1.4 GB) never sit
-# in memory whole; the limit only refuses absurd declared sizes.
+# Streamed members (the CSV ratings and the clicks, up to about a gigabyte or more) never
+# sit in memory whole; the limit only refuses absurd declared sizes.
 MAX_STREAMED_BYTES = 16 << 30
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # MovieLens 1M was collected 2000-2003; a generous window catches garbage timestamps.
