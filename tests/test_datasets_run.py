@@ -26,6 +26,7 @@ def latest(path: Path) -> Path:
     return sorted(path.iterdir())[-1] / path.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "local_copy"),
     [("ml-20m", "ml-20m.zip"), ("yoochoose", "yoochoose-data")],
@@ -64,6 +65,7 @@ def test_env_runs_ingestion_and_sessions(tmp_path, monkeypatch, env, local_copy)
     assert not (project / "data" / "02_intermediate" / "ratings.parquet").exists()
 
 
+@pytest.mark.slow
 def test_dataset_parameter_alone_is_refused_with_the_fix(tmp_path, monkeypatch):
     """--params ingestion.dataset=... without the environment would mislabel the outputs."""
     source = write_archive(tmp_path / "input" / "ml-1m.zip")

@@ -14,6 +14,7 @@ only on failure) to name the lines.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -80,18 +81,10 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z?$")
 
 
 def _open(source: MemberRef | bytes):
-    return source.open() if isinstance(source, MemberRef) else _BytesContext(source)
-
-
-class _BytesContext:
-    def __init__(self, data: bytes):
-        self._data = data
-
-    def __enter__(self):
-        return io.BytesIO(self._data)
-
-    def __exit__(self, *exc):
-        return False
+    """A binary stream over a member, a file or bytes already in memory (tests, small files)."""
+    if isinstance(source, MemberRef):
+        return source.open()
+    return contextlib.nullcontext(io.BytesIO(source))
 
 
 def _stream_columns(
@@ -307,6 +300,7 @@ def read_csv_ratings(
         copy=False,
     )
     skipped = n_lines - len(frame)
+    logger.info("%s: %d ratings streamed, %d lines skipped", file_name, len(frame), skipped)
     report = ParseReport(
         file_name, n_lines, skipped, tuple(f"line {ln}: {why}" for ln, why, _ in problems)
     )
