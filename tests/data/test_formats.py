@@ -21,6 +21,7 @@ from movielens_sbr.data.formats import (
 from movielens_sbr.data.movielens import (
     ARCHIVE_ENV_VAR,
     DATASETS,
+    FORMATS,
     ArchiveError,
     MemberRef,
     ParseError,
@@ -72,6 +73,7 @@ def test_every_dataset_has_a_consistent_spec():
     }
     for name, spec in DATASETS.items():
         assert spec.name == name
+        assert spec.format in FORMATS
         if spec.url:
             assert spec.url == f"https://files.grouplens.org/datasets/movielens/{name}.zip"
             # Verified either by a pinned MD5 or by GroupLens' companion file, never neither.
