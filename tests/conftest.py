@@ -159,3 +159,109 @@ def finished_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with KedroSession.create(project_path=project, runtime_params=TINY_RUN_PARAMS) as session:
             session.run()
     return project
+
+
+# ---------------------------------------------------------------------------------------------
+# Small datasets in the exact layout of every supported release (tests/data/test_formats.py,
+# tests/test_datasets_run.py). The events are the ml-1m fixture's, rewritten per format.
+
+# Titles with commas (quoted in the CSV releases), an accent and no genre at all.
+CSV_TITLES = {
+    1: ("Amélie (2001)", "Comedy|Romance"),
+    2: ("Matrix, The (1999)", "Action|Sci-Fi|Thriller"),
+    3: ("American President, The (1995)", "Comedy|Drama|Romance"),
+    4: ("Untitled Project (2020)", "(no genres listed)"),
+}
+ARCHIVE_FOLDERS = {
+    "ml-100k": "ml-100k",
+    "ml-10m": "ml-10M100K",
+    "ml-latest-small": "ml-latest-small",
+    "ml-20m": "ml-20m",
+    "ml-25m": "ml-25m",
+    "ml-32m": "ml-32m",
+}
+
+
+def _events(n_users: int, seed: int) -> list[tuple[int, int, int, int]]:
+    return [
+        tuple(int(v) for v in line.split("::"))
+        for line in make_ratings_lines(n_users=n_users, seed=seed)
+    ]
+
+
+def _half(user: int, item: int, rating: int) -> str:
+    """Half stars for about half the ratings: 5 -> 4.5 and so on (never below 0.5)."""
+    return f"{rating - 0.5:.1f}" if (user + item) % 2 else f"{rating:.1f}"
+
+
+def dataset_files(dataset: str, n_users: int = 60, seed: int = 0) -> dict[str, bytes]:
+    """Member name -> bytes of a small copy of ``dataset`` in its official format."""
+    events = _events(n_users, seed)
+    if dataset == "ml-100k":
+        flags = ["0"] * 19
+        items = []
+        for item in range(1, 41):
+            row = list(flags)
+            row[1 + item % 18] = "1"
+            title = "Misérables, Les (1995)" if item == 1 else f"Movie {item} (19{50 + item})"
+            if item == 2:
+                title = "unknown"  # as ML-100K's item 267: no year in the title
+            items.append(f"{item}|{title}|01-Jan-19{50 + item}||http://x/{item}|" + "|".join(row))
+        return {
+            "u.data": "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in events).encode(),
+            "u.item": ("\n".join(items) + "\n").encode("latin-1"),
+        }
+    if dataset == "ml-10m":
+        ratings = "".join(f"{u}::{i}::{_half(u, i, r)}::{t}\n" for u, i, r, t in events)
+        return {"ratings.dat": ratings.encode(), "movies.dat": movies_dat_bytes()}
+    if dataset.startswith("ml-") and dataset != "ml-1m":
+        ratings = "userId,movieId,rating,timestamp\n" + "".join(
+            f"{u},{i},{_half(u, i, r)},{t}\n" for u, i, r, t in events
+        )
+        movies = ["movieId,title,genres"]
+        for item in range(1, 41):
+            title, genres = CSV_TITLES.get(item, (f"Movie {item} (19{50 + item})", "Drama"))
+            quoted = f'"{title}"' if "," in title else title
+            movies.append(f"{item},{quoted},{genres}")
+        return {
+            "ratings.csv": ratings.encode(),
+            "movies.csv": ("\n".join(movies) + "\n").encode("utf-8"),
+        }
+    if dataset == "yoochoose":
+        return {"yoochoose-clicks.dat": yoochoose_clicks_bytes(events)}
+    raise ValueError(dataset)
+
+
+def movies_dat_bytes() -> bytes:
+    return ("\n".join(make_movies_lines()) + "\n").encode("latin-1")
+
+
+def yoochoose_clicks_bytes(events) -> bytes:
+    """``session,ISO time,item,category``: each fixture user-session becomes a click session."""
+    import datetime as dt
+
+    lines = []
+    for n, (user, item, _, stamp) in enumerate(events):
+        moment = dt.datetime.fromtimestamp(stamp, dt.UTC) + dt.timedelta(milliseconds=n % 997)
+        category = ["0", "S", "3", "2053821460"][item % 4]
+        lines.append(
+            f"{user},{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z,"
+            f"{214536500 + item},{category}"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def write_dataset(path: Path, dataset: str, n_users: int = 60, seed: int = 0) -> Path:
+    """A zip laid out like the official archive of ``dataset``; for YOOCHOOSE a folder
+    holding yoochoose-clicks.dat, as unpacked from yoochoose-data.7z."""
+    files = dataset_files(dataset, n_users, seed)
+    if dataset == "yoochoose":
+        path.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (path / name).write_bytes(data)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(f"{ARCHIVE_FOLDERS[dataset]}/{name}", data)
+    return path

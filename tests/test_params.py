@@ -157,3 +157,34 @@ def test_bad_value_in_a_namespace_names_the_namespaced_key():
         validate_parameters(params)
     assert "experiments.loss_x.training.batch_size" in str(error.value)
     assert "parameters_experiments.yml" in str(error.value)
+
+
+def test_bad_dataset_is_named_with_the_valid_ones():
+    with pytest.raises(ParameterError) as error:
+        validate_parameters({"ingestion": {"dataset": "ml-30m"}})
+    message = str(error.value)
+    assert "ingestion.dataset: " in message
+    assert "'ml-30m'" in message
+    assert "['ml-100k', 'ml-10m', 'ml-1m', 'ml-20m', 'ml-25m', 'ml-32m'" in message
+    assert "yoochoose" in message
+
+
+@pytest.mark.parametrize(
+    "env",
+    ["ml-100k", "ml-1m", "ml-10m", "ml-latest-small", "ml-20m", "ml-25m", "ml-32m", "yoochoose"],
+)
+def test_every_dataset_environment_is_valid_and_consistent(env):
+    from kedro.config import OmegaConfigLoader
+
+    from movielens_sbr.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(str(CONF.parent), **CONFIG_LOADER_ARGS, env=env)
+    params = loader["parameters"]
+    validate_parameters(params)
+    catalog = loader["catalog"]
+    assert params["ingestion"]["dataset"] == catalog["movielens_archive"]["dataset"] == env
+    # Each dataset writes under its own folder (ml-1m keeps the historical data/).
+    expected = "data" if env == "ml-1m" else f"data/{env}"
+    assert catalog["ratings"]["filepath"] == f"{expected}/02_intermediate/ratings.parquet"
+    # An environment changes single keys: the rest of a section keeps the defaults.
+    assert params["training"]["epochs"] == resolved_parameters()["training"]["epochs"]

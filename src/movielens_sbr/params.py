@@ -10,7 +10,14 @@ import difflib
 import inspect
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -20,8 +27,22 @@ class _Strict(BaseModel):
 class IngestionParams(_Strict):
     """conf/base/parameters_ingestion.yml: ``ingestion``."""
 
+    # A key of movielens_sbr.data.movielens.DATASETS; set by each dataset's Kedro environment.
+    dataset: str = "ml-1m"
     on_bad_lines: Literal["fail", "skip"] = "fail"
     max_skipped_fraction: float = Field(0.01, ge=0, le=1)
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, dataset: str) -> str:
+        from movielens_sbr.data.movielens import DATASETS
+
+        if dataset not in DATASETS:
+            raise ValueError(
+                f"unknown dataset {dataset!r}; choose among {sorted(DATASETS)} "
+                "(and switch with --env <dataset>)"
+            )
+        return dataset
 
 
 class SessionsParams(_Strict):

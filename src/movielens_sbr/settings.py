@@ -42,5 +42,8 @@ HOOKS = (
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # An environment (conf/<dataset>/, conf/local/) changes single keys of a section, not
+    # the whole section: `training: {loss: ...}` keeps the other training defaults.
+    "merge_strategy": {"parameters": "soft", "globals": "soft"},
     "custom_resolvers": {"env": _env, "merge": _merge},
 }

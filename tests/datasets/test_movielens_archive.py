@@ -216,3 +216,156 @@ def test_catalog_load_error_is_dataset_error(tmp_path: Path):
 
     with pytest.raises(DatasetError, match=r"missing\.zip.*does not exist"):
         catalog.load("movielens_archive")
+
+
+# ---------------------------------------------------------------------------------------------
+# Other datasets: the spec's defaults, GroupLens' companion checksum, the local way out
+
+
+@pytest.fixture
+def grouplens(tmp_path: Path):
+    """A loopback server publishing an ml-20m.zip fixture and its companion .md5 file."""
+    from conftest import write_dataset
+
+    root = tmp_path / "grouplens"
+    data = write_dataset(root / "ml-20m.zip", "ml-20m").read_bytes()
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    # The BSD layout of `md5 ml-20m.zip`; `md5sum`'s "<md5>  ml-20m.zip" is accepted too.
+    (root / "ml-20m.zip.md5").write_text(f"MD5 (ml-20m.zip) = {md5}\n")
+    hits: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
+    )
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", root, data, md5, hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def test_dataset_defaults_come_from_the_table():
+    dataset = MovieLensArchiveDataset(dataset="ml-25m")
+
+    assert dataset._describe() == {
+        "dataset": "ml-25m",
+        "filepath": str(Path("data/01_raw/ml-25m.zip")),
+        "local_path": None,
+        "url": "https://files.grouplens.org/datasets/movielens/ml-25m.zip",
+    }
+    assert dataset._md5 is None
+    assert dataset._md5_url == "https://files.grouplens.org/datasets/movielens/ml-25m.zip.md5"
+    # A pinned MD5 makes the companion file unnecessary.
+    assert MovieLensArchiveDataset(dataset="ml-25m", md5="a" * 32)._md5_url is None
+
+
+def test_unknown_dataset_in_the_catalog_lists_the_valid_ones():
+    with pytest.raises(DatasetError, match=r"Unknown dataset 'ml-2m'; choose among \['ml-100k'"):
+        MovieLensArchiveDataset(dataset="ml-2m")
+
+
+@pytest.mark.parametrize("layout", ["bsd", "md5sum"])
+def test_download_checked_against_the_companion_md5(grouplens, tmp_path: Path, layout: str):
+    url, root, data, md5, hits = grouplens
+    if layout == "md5sum":
+        (root / "ml-20m.zip.md5").write_text(f"{md5.upper()}  ml-20m.zip\n")
+    cache = tmp_path / "data" / "01_raw" / "ml-20m.zip"
+    dataset = MovieLensArchiveDataset(
+        filepath=str(cache),
+        dataset="ml-20m",
+        url=f"{url}/ml-20m.zip",
+        md5_url=f"{url}/ml-20m.zip.md5",
+    )
+
+    raw = dataset.load()
+
+    assert hits == ["/ml-20m.zip.md5", "/ml-20m.zip"]
+    assert cache.read_bytes() == data
+    assert raw.md5 == md5 and raw.dataset == "ml-20m"
+    assert raw.ratings_ref is not None and raw.ratings_ref.path == str(cache)
+    dataset.load()  # the cache is reused: no second request
+    assert len(hits) == 2
+
+
+def test_companion_md5_mismatch_deletes_the_download(grouplens, tmp_path: Path):
+    url, root, _, _, _ = grouplens
+    (root / "ml-20m.zip.md5").write_text("MD5 (ml-20m.zip) = " + "0" * 32 + "\n")
+    cache = tmp_path / "ml-20m.zip"
+    dataset = MovieLensArchiveDataset(
+        filepath=str(cache),
+        dataset="ml-20m",
+        url=f"{url}/ml-20m.zip",
+        md5_url=f"{url}/ml-20m.zip.md5",
+    )
+
+    with pytest.raises(DatasetError, match=r"Checksum mismatch.*expected 0{32}"):
+        dataset.load()
+
+    assert list(tmp_path.glob("ml-20m.zip*")) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"), [(None, "404"), ("no checksum here\n", "holds 0 MD5 values")]
+)
+def test_missing_or_broken_companion_stops_before_downloading(
+    grouplens, tmp_path: Path, content, problem
+):
+    url, root, _, _, hits = grouplens
+    if content is None:
+        (root / "ml-20m.zip.md5").unlink()
+    else:
+        (root / "ml-20m.zip.md5").write_text(content)
+    cache = tmp_path / "ml-20m.zip"
+    dataset = MovieLensArchiveDataset(
+        filepath=str(cache),
+        dataset="ml-20m",
+        url=f"{url}/ml-20m.zip",
+        md5_url=f"{url}/ml-20m.zip.md5",
+    )
+
+    with pytest.raises(DatasetError) as excinfo:
+        dataset.load()
+
+    message = str(excinfo.value)
+    assert problem in message
+    if content is None:
+        assert "published checksum" in message and "cannot be verified" in message
+    assert "MOVIELENS_ARCHIVE=/path/to/ml-20m.zip" in message  # both ways out named
+    assert "network" in message
+    assert "/ml-20m.zip" not in hits  # nothing unverifiable was fetched
+    assert not cache.exists()
+
+
+@pytest.mark.parametrize("dataset_name", ["ml-100k", "ml-10m", "ml-latest-small", "ml-32m"])
+def test_local_zip_or_folder_works_for_every_release(tmp_path: Path, dataset_name: str):
+    from conftest import write_dataset
+
+    archive = write_dataset(tmp_path / f"{dataset_name}.zip", dataset_name)
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(archive) as opened:
+        opened.extractall(folder)  # the test's own fixture, unpacked as a user would
+
+    for local in (archive, folder):
+        dataset = MovieLensArchiveDataset(
+            filepath=str(tmp_path / "cache.zip"),
+            dataset=dataset_name,
+            url=closed_port_url(),
+            local_path=str(local),
+        )
+        raw = dataset.load()
+        assert raw.dataset == dataset_name and raw.source == str(local)
+        assert raw.movies  # titles read whole; ratings whole or streamed
+        assert raw.ratings or raw.ratings_ref is not None

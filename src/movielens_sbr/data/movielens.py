@@ -1,17 +1,21 @@
-"""MovieLens archives: find, download, verify and parse them (no Kedro imports).
+"""MovieLens (and YOOCHOOSE) archives: find, download, verify and parse them (no Kedro imports).
 
-The archive is read member by member in memory and never extracted, so no entry can
-write anywhere; an archive with entry names that would escape a folder (absolute paths,
-``..``) is refused all the same.
+``DATASETS`` is the one table of supported datasets: where each comes from, which files it
+holds, their format and how a download is verified. The archive is read member by member
+(in memory, or streamed for the big CSV and click files) and never extracted, so no entry
+can write anywhere; an archive with entry names that would escape a folder (absolute
+paths, ``..``) is refused all the same. The per-format parsers live in ``formats.py``.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import io
 import logging
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -28,12 +32,17 @@ import pyarrow.csv as pacsv
 
 logger = logging.getLogger(__name__)
 
-ML_1M_URL = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
+GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/"
+ML_1M_URL = GROUPLENS_URL + "ml-1m.zip"
 ML_1M_MD5 = "c4d9eecfca2ab87c1945afe126590906"
 ARCHIVE_ENV_VAR = "MOVIELENS_ARCHIVE"
 REQUIRED_MEMBERS = ("ratings.dat", "movies.dat")
-# The real ml-1m archive unpacks to 24 MB; anything far beyond is refused as a zip bomb.
+# Members read into memory: ml-10m's ratings.dat (265 MB) is the largest. Anything far
+# beyond is refused as a zip bomb.
 MAX_MEMBER_BYTES = 1 << 30
+# Streamed members (the CSV ratings and the clicks, up to about a gigabyte or more) never
+# sit in memory whole; the limit only refuses absurd declared sizes.
+MAX_STREAMED_BYTES = 16 << 30
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # MovieLens 1M was collected 2000-2003; a generous window catches garbage timestamps.
 _MIN_TIMESTAMP = 788_918_400  # 1995-01-01
@@ -44,18 +53,163 @@ class ArchiveError(RuntimeError):
     """The MovieLens archive cannot be found, downloaded or read."""
 
 
+FORMATS = ("ml-100k", "dat", "csv", "yoochoose")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One supported dataset: its files, their format, where it comes from, how it is checked.
+
+    ``format``: ``ml-100k`` (tab-separated u.data, pipe-separated u.item), ``dat``
+    (``::``-separated .dat files), ``csv`` (ratings.csv / movies.csv with a header) or
+    ``yoochoose`` (clicks: session, ISO time, item, category). ``md5`` pins the archive's
+    checksum; without it, ``md5_url`` names the companion ``<archive>.md5`` file that
+    GroupLens publishes beside the archive, fetched and checked at download time.
+    """
+
+    name: str
+    title: str
+    format: str
+    archive: str  # file name of the download and of its cache in data/01_raw
+    ratings: str  # the member holding the events
+    movies: str | None  # the member holding titles; None: derived from the events
+    url: str | None = None  # None: no public download, local copy only
+    md5: str | None = None
+    md5_url: str | None = None
+    half_stars: bool = False  # ratings in steps of 0.5 (float32) instead of 1..5 (int8)
+    streamed: bool = False  # ratings parsed in batches from the member, never read whole
+    how_to_get: str = ""
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(name for name in (self.ratings, self.movies) if name)
+
+
+def _grouplens(
+    name: str,
+    title: str,
+    fmt: str,
+    ratings: str,
+    movies: str,
+    *,
+    md5: str | None = None,
+    half_stars: bool = True,
+    streamed: bool = False,
+) -> DatasetSpec:
+    url = f"{GROUPLENS_URL}{name}.zip"
+    return DatasetSpec(
+        name,
+        title,
+        fmt,
+        f"{name}.zip",
+        ratings,
+        movies,
+        url,
+        md5,
+        None if md5 else url + ".md5",
+        half_stars,
+        streamed,
+    )
+
+
+# Only ml-1m's MD5 is pinned (checked against the real archive); the others are checked
+# against GroupLens' companion .md5 file when downloaded. No checksum is made up here.
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        _grouplens("ml-100k", "MovieLens 100K", "ml-100k", "u.data", "u.item", half_stars=False),
+        _grouplens(
+            "ml-1m",
+            "MovieLens 1M",
+            "dat",
+            "ratings.dat",
+            "movies.dat",
+            md5=ML_1M_MD5,
+            half_stars=False,
+        ),
+        _grouplens("ml-10m", "MovieLens 10M", "dat", "ratings.dat", "movies.dat"),
+        _grouplens(
+            "ml-latest-small",
+            "MovieLens latest (small)",
+            "csv",
+            "ratings.csv",
+            "movies.csv",
+            streamed=True,
+        ),
+        _grouplens("ml-20m", "MovieLens 20M", "csv", "ratings.csv", "movies.csv", streamed=True),
+        _grouplens("ml-25m", "MovieLens 25M", "csv", "ratings.csv", "movies.csv", streamed=True),
+        _grouplens("ml-32m", "MovieLens 32M", "csv", "ratings.csv", "movies.csv", streamed=True),
+        DatasetSpec(
+            "yoochoose",
+            "YOOCHOOSE clicks",
+            "yoochoose",
+            "yoochoose-data",
+            "yoochoose-clicks.dat",
+            None,
+            streamed=True,
+            how_to_get=(
+                "YOOCHOOSE (RecSys Challenge 2015) has no public download: get "
+                "yoochoose-data.7z from the challenge's data page (login required), unpack it "
+                "(7z x yoochoose-data.7z) and point "
+                f"{ARCHIVE_ENV_VAR} at the folder or at yoochoose-clicks.dat"
+            ),
+        ),
+    )
+}
+DEFAULT_DATASET = "ml-1m"
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The spec of a dataset by name; an unknown name lists the valid ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"Unknown dataset {name!r}; choose among {sorted(DATASETS)}") from None
+
+
 class ParseError(ValueError):
     """A MovieLens file has lines that do not follow the official format."""
 
 
 @dataclass(frozen=True)
+class MemberRef:
+    """Where a streamed member lives: a file, or ``member`` inside the zip at ``path``."""
+
+    path: str
+    member: str | None = None
+    size: int = 0
+
+    @contextlib.contextmanager
+    def open(self):
+        """A binary stream of the member, decompressed on the fly (nothing is extracted)."""
+        if self.member is None:
+            with open(self.path, "rb") as handle:
+                yield handle
+            return
+        try:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as handle:
+                yield handle
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
+            raise ArchiveError(
+                f"{self.path}: {self.member} cannot be read ({error}): the archive may be "
+                "truncated or corrupt; delete it and download or copy it again."
+            ) from error
+
+
+@dataclass(frozen=True)
 class RawArchive:
-    """The raw bytes of the MovieLens files that the project uses, and where they came from."""
+    """The raw bytes of the files the project uses, and where they came from.
+
+    Small members are read into ``ratings`` / ``movies``; a streamed member (big CSV or
+    click files) is left where it is, in ``ratings_ref``, and ``ratings`` stays empty.
+    """
 
     ratings: bytes
     movies: bytes
     source: str
     md5: str
+    dataset: str = DEFAULT_DATASET
+    ratings_ref: MemberRef | None = None
 
 
 def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -80,21 +234,54 @@ class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+_MD5_HEX = re.compile(rb"(?<![0-9a-fA-F])[0-9a-fA-F]{32}(?![0-9a-fA-F])")
+
+
+def fetch_companion_md5(url: str, *, timeout: float = 60.0) -> str:
+    """The MD5 published in a companion ``<archive>.md5`` file.
+
+    Accepts the usual layouts (``<md5>  ml-20m.zip``, ``MD5 (ml-20m.zip) = <md5>``, the
+    bare digest): exactly one distinct 32-digit hex value must be in it.
+    """
+    _check_url(url)
+    opener = urllib.request.build_opener(_HttpsOnlyRedirects)
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            text = response.read(64 * 1024)
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        raise ArchiveError(
+            f"Could not fetch the published checksum {url} ({error}), so a download cannot "
+            "be verified."
+        ) from error
+    digests = {match.lower() for match in _MD5_HEX.findall(text)}
+    if len(digests) != 1:
+        raise ArchiveError(
+            f"The checksum file {url} holds {len(digests)} MD5 values instead of one: "
+            f"{text[:200]!r}."
+        )
+    return digests.pop().decode("ascii")
+
+
 def download(
     url: str,
     destination: Path,
     md5: str | None,
     *,
+    md5_url: str | None = None,
     timeout: float = 60.0,
     retries: int = 3,
     backoff_s: float = 2.0,
 ) -> Path:
     """Download ``url`` to ``destination`` atomically, checking its MD5.
 
-    The bytes go to a temporary file beside the destination, which is renamed only
-    once the checksum matches; on any failure the temporary file is removed.
+    ``md5`` pins the checksum; without it, ``md5_url`` (a companion ``.md5`` file) is
+    fetched first and its value checked. The bytes go to a temporary file beside the
+    destination, which is renamed only once the checksum matches; on any failure the
+    temporary file is removed.
     """
     _check_url(url)
+    if md5 is None and md5_url:
+        md5 = fetch_companion_md5(md5_url, timeout=timeout)
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + f".part-{os.getpid()}")
@@ -164,24 +351,47 @@ def _find_member(names: list[str], wanted: str) -> str | None:
     return min(matches, key=len) if matches else None
 
 
-def read_archive(path: Path) -> RawArchive:
-    """Read ratings.dat and movies.dat from a MovieLens zip or unpacked folder."""
+def _folder_members(path: Path, spec: DatasetSpec) -> dict[str, Path]:
+    found = {}
+    for wanted in spec.members:
+        matches = sorted(path.rglob(wanted), key=lambda p: len(p.parts))
+        if not matches:
+            raise ArchiveError(
+                f"{path} has no {wanted}: point {ARCHIVE_ENV_VAR} at the {spec.archive} "
+                f"archive or at the folder that holds {' and '.join(spec.members)}."
+            )
+        found[wanted] = matches[0]  # the shallowest copy wins over stale deeper ones
+    return found
+
+
+def read_archive(path: Path, dataset: str | DatasetSpec = DEFAULT_DATASET) -> RawArchive:
+    """Read the files of ``dataset`` from its zip, an unpacked folder, or (for a dataset
+    without a movies file) the events file itself.
+
+    Small members are read into memory; the streamed ones (``spec.streamed``) are only
+    located and checked, then parsed batch by batch from the zip member.
+    """
+    spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
     path = Path(path)
     if path.is_dir():
-        files = {}
-        for wanted in REQUIRED_MEMBERS:
-            found = sorted(path.rglob(wanted), key=lambda p: len(p.parts))
-            if not found:
-                raise ArchiveError(
-                    f"{path} has no {wanted}: point {ARCHIVE_ENV_VAR} at the ml-1m.zip archive "
-                    "or at the folder that holds ratings.dat and movies.dat."
-                )
-            files[wanted] = found[0].read_bytes()
-        return RawArchive(files["ratings.dat"], files["movies.dat"], str(path), "")
+        located = _folder_members(path, spec)
+        files = {
+            name: b"" if spec.streamed and name == spec.ratings else found.read_bytes()
+            for name, found in located.items()
+        }
+        ref = MemberRef(str(located[spec.ratings])) if spec.streamed else None
+        return RawArchive(
+            files[spec.ratings], files.get(spec.movies, b""), str(path), "", spec.name, ref
+        )
     if not path.is_file():
         raise ArchiveError(f"{path} does not exist.")
     if path.stat().st_size == 0:
         raise ArchiveError(f"{path} is empty: delete it and download or copy the archive again.")
+    if path.name == spec.ratings and spec.movies is None and not zipfile.is_zipfile(path):
+        # The events file itself (yoochoose-clicks.dat): nothing else is needed.
+        return RawArchive(b"", b"", str(path), md5_of(path), spec.name, MemberRef(str(path)))
+    files: dict[str, bytes] = {}
+    ref = None
     try:
         with zipfile.ZipFile(path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
@@ -192,21 +402,26 @@ def read_archive(path: Path) -> RawArchive:
                 raise ArchiveError(
                     f"{path} has entries with absolute paths or '..' that would land outside "
                     f"the raw data folder ({hostile[:3]}): refusing the archive. Download "
-                    "ml-1m.zip again from GroupLens."
+                    f"{spec.archive} again from its official source."
                 )
-            files = {}
-            for wanted in REQUIRED_MEMBERS:
+            for wanted in spec.members:
                 member = _find_member(list(infos), wanted)
                 if member is None:
                     raise ArchiveError(
                         f"{path} has no {wanted} (members: {sorted(infos)[:10]}): "
-                        "is it a MovieLens 1M archive?"
+                        f"is it a {spec.title} archive?"
                     )
-                if infos[member].file_size > MAX_MEMBER_BYTES:
+                streamed = spec.streamed and wanted == spec.ratings
+                limit = MAX_STREAMED_BYTES if streamed else MAX_MEMBER_BYTES
+                if infos[member].file_size > limit:
                     raise ArchiveError(
                         f"{path}: {member} claims {infos[member].file_size} bytes unpacked, far "
                         "beyond the real dataset; refusing to read it."
                     )
+                if streamed:
+                    ref = MemberRef(str(path), member, infos[member].file_size)
+                    files[wanted] = b""
+                    continue
                 with archive.open(member) as handle:
                     data = handle.read(MAX_MEMBER_BYTES + 1)
                 if len(data) > MAX_MEMBER_BYTES:
@@ -220,19 +435,34 @@ def read_archive(path: Path) -> RawArchive:
             f"{path} is not a readable zip archive ({error}): it may be truncated or corrupt; "
             "delete it and download or copy it again."
         ) from error
-    return RawArchive(files["ratings.dat"], files["movies.dat"], str(path), md5_of(path))
+    return RawArchive(
+        files[spec.ratings],
+        files.get(spec.movies, b"") if spec.movies else b"",
+        str(path),
+        md5_of(path),
+        spec.name,
+        ref,
+    )
 
 
 def resolve_archive(
-    cache_path: Path, local_path: str | os.PathLike | None, url: str, md5: str
+    cache_path: Path,
+    local_path: str | os.PathLike | None,
+    url: str | None,
+    md5: str | None,
+    *,
+    md5_url: str | None = None,
+    dataset: str | DatasetSpec = DEFAULT_DATASET,
 ) -> Path:
     """Pick the archive to read: the user's local copy, the cached download, or a new download."""
+    spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
     if local_path:
         local = Path(local_path).expanduser()
         if not local.exists():
             raise ArchiveError(
-                f"The local MovieLens archive {local} (from {ARCHIVE_ENV_VAR} or the catalog's "
-                "local_path) does not exist: fix the path, or unset it to download from GroupLens."
+                f"The local {spec.title} archive {local} (from {ARCHIVE_ENV_VAR} or the "
+                "catalog's local_path) does not exist: fix the path, or unset it to use "
+                f"{cache_path}" + (" or download from GroupLens." if url else ".")
             )
         return local
     cache_path = Path(cache_path)
@@ -241,13 +471,19 @@ def resolve_archive(
     unpacked = cache_path.with_suffix("")
     if unpacked.is_dir():
         return unpacked
+    if not url:
+        raise ArchiveError(
+            f"No {spec.title} data at {cache_path}, and it cannot be downloaded: "
+            f"{spec.how_to_get}, or copy it to {cache_path}."
+        )
     try:
-        return download(url, cache_path, md5)
+        kwargs = {"md5_url": md5_url} if md5_url else {}
+        return download(url, cache_path, md5, **kwargs)
     except ArchiveError as error:
         raise ArchiveError(
             f"No MovieLens archive at {cache_path} and the download failed ({error}). Either "
             f"(1) connect to the network and run again, or (2) set {ARCHIVE_ENV_VAR}=/path/to/"
-            f"ml-1m.zip (a zip or an unpacked folder), or copy the archive to {cache_path}."
+            f"{spec.archive} (a zip or an unpacked folder), or copy the archive to {cache_path}."
         ) from error
 
 
@@ -288,12 +524,13 @@ class ParseReport:
 _Problem = tuple[int, str, str]
 
 
-def _line_report(file_name: str, problems: list[_Problem]) -> str:
+def _line_report(file_name: str, problems: list[_Problem], count: int | None = None) -> str:
     shown = "\n".join(
         f"  {file_name}, line {line}: {reason}: {text[:80]!r}"
         for line, reason, text in problems[:_SHOWN]
     )
-    return f"{len(problems)} bad line(s) in {file_name}; the first ones:\n{shown}"
+    count = len(problems) if count is None else count
+    return f"{count} bad line(s) in {file_name}; the first ones:\n{shown}"
 
 
 def _check_on_bad_lines(on_bad_lines: str) -> None:
@@ -324,24 +561,29 @@ def _apply_policy(
     n_lines: int,
     on_bad_lines: str,
     max_skipped_fraction: float,
+    count: int | None = None,
 ) -> None:
-    """Raise for bad lines under ``fail``, or when ``skip`` would drop too many of them."""
-    if not problems:
+    """Raise for bad lines under ``fail``, or when ``skip`` would drop too many of them.
+
+    ``count`` is the number of bad lines when ``problems`` lists only the first ones.
+    """
+    count = len(problems) if count is None else count
+    if not count:
         return
     if on_bad_lines == "fail":
         raise ParseError(
-            _line_report(file_name, problems)
+            _line_report(file_name, problems, count)
             + "\nFix these lines, or set ingestion.on_bad_lines: skip in "
             "conf/base/parameters_ingestion.yml to drop them."
         )
-    if len(problems) > max_skipped_fraction * n_lines:
+    if count > max_skipped_fraction * n_lines:
         raise ParseError(
-            _line_report(file_name, problems)
-            + f"\nSkipping {len(problems)} of {n_lines} lines would exceed "
+            _line_report(file_name, problems, count)
+            + f"\nSkipping {count} of {n_lines} lines would exceed "
             f"ingestion.max_skipped_fraction={max_skipped_fraction}: the file is probably "
-            "not in the MovieLens 1M format."
+            "not in the expected format."
         )
-    logger.warning("Skipping %s", _line_report(file_name, problems))
+    logger.warning("Skipping %s", _line_report(file_name, problems, count))
 
 
 def _skipped_report(file_name: str, problems: list[_Problem], n_lines: int) -> ParseReport:
@@ -353,15 +595,29 @@ def _skipped_report(file_name: str, problems: list[_Problem], n_lines: int) -> P
     )
 
 
-def _rating_line_problem(line: str) -> str | None:
-    if "\t" in line:
+def _half_star_problem(field: str) -> str | None:
+    try:
+        value = float(field)
+    except ValueError:
+        return f"Rating {field!r} is not a number"
+    if not (0.5 <= value <= 5 and (value * 2).is_integer()):
+        return f"Rating {field.strip()} is not one of 0.5, 1.0, ..., 5.0"
+    return None
+
+
+def _rating_line_problem(line: str, separator: str = "::", half_stars: bool = False) -> str | None:
+    if separator == "::" and "\t" in line:
         return "tab separator: fields must be separated by '::'"
-    fields = line.split("::")
+    fields = line.split(separator)
     if len(fields) != 4:
-        return f"expected 4 fields separated by '::', found {len(fields)}"
+        return f"expected 4 fields separated by {separator!r}, found {len(fields)}"
     reasons = []
     for name, field in zip(_RATING_FIELDS, fields, strict=True):
         text = field.strip()
+        if name == "Rating" and half_stars:
+            if reason := _half_star_problem(field):
+                reasons.append(reason)
+            continue
         if not (text.isascii() and text.lstrip("-").isdigit()):
             reasons.append(f"{name} {field!r} is not an integer")
             continue
@@ -371,7 +627,9 @@ def _rating_line_problem(line: str) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _diagnose_ratings(lines: list[str]) -> list[_Problem]:
+def _diagnose_ratings(
+    lines: list[str], separator: str = "::", half_stars: bool = False
+) -> list[_Problem]:
     """Slow path, taken only when the fast parser or a value check fails: find the lines.
 
     Line numbers count every line of the file, blank ones included; blank lines are
@@ -380,7 +638,7 @@ def _diagnose_ratings(lines: list[str]) -> list[_Problem]:
     problems = []
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            reason = _rating_line_problem(line)
+            reason = _rating_line_problem(line, separator, half_stars)
             if reason:
                 problems.append((number, reason, line))
     return problems
@@ -390,20 +648,24 @@ class _NeedsDiagnosis(Exception):
     pass
 
 
-def _fast_parse_ratings(text_bytes: bytes) -> pd.DataFrame:
+def _fast_parse_ratings(
+    text_bytes: bytes, separator: str = "::", half_stars: bool = False
+) -> pd.DataFrame:
     """pyarrow's CSV reader with explicit types; raises _NeedsDiagnosis on any bad value."""
-    if b"\t" in text_bytes:  # '::' becomes a tab below, so tabs must not pass
-        raise _NeedsDiagnosis
+    if separator == "::":
+        if b"\t" in text_bytes:  # '::' becomes a tab below, so tabs must not pass
+            raise _NeedsDiagnosis
+        text_bytes = text_bytes.replace(b"::", b"\t")
     try:
         table = pacsv.read_csv(
-            io.BytesIO(text_bytes.replace(b"::", b"\t")),
+            io.BytesIO(text_bytes),
             read_options=pacsv.ReadOptions(column_names=["user", "item", "rating", "timestamp"]),
             parse_options=pacsv.ParseOptions(delimiter="\t"),
             convert_options=pacsv.ConvertOptions(
                 column_types={
                     "user": pa.int32(),
                     "item": pa.int32(),
-                    "rating": pa.int8(),
+                    "rating": pa.float32() if half_stars else pa.int8(),
                     "timestamp": pa.int64(),
                 }
             ),
@@ -413,8 +675,11 @@ def _fast_parse_ratings(text_bytes: bytes) -> pd.DataFrame:
     ratings = table.to_pandas()
     out_of_range = np.zeros(len(ratings), dtype=bool)
     for column, name in zip(ratings.columns, _RATING_FIELDS, strict=True):
-        low, high = _RATING_BOUNDS[name]
+        low, high = (0.5, 5) if half_stars and name == "Rating" else _RATING_BOUNDS[name]
         out_of_range |= ~ratings[column].between(low, high).to_numpy()
+    if half_stars:
+        doubled = ratings["rating"].to_numpy() * 2
+        out_of_range |= doubled != np.round(doubled)
     if out_of_range.any():
         raise _NeedsDiagnosis
     return ratings
@@ -455,10 +720,15 @@ def read_ratings(
     file_name: str = "ratings.dat",
     on_bad_lines: str = "fail",
     max_skipped_fraction: float = 0.01,
+    *,
+    separator: str = "::",
+    half_stars: bool = False,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """Parse ``UserID::MovieID::Rating::Timestamp`` lines; returns the ratings and a report.
 
-    Columns: user (int32), item (int32), rating (int8), timestamp (datetime64[s]). Good
+    ``separator="\t"`` reads ML-100K's u.data; ``half_stars`` ML-10M's ratings in steps of
+    0.5. Columns: user (int32), item (int32), rating (int8, or float32 with half stars),
+    timestamp (datetime64[s]). Good
     files take the fast path (pyarrow's CSV reader); any failure re-reads the text line by
     line to name file, lines and reasons. A user rating the same movie twice is a
     duplicate. ``on_bad_lines="skip"`` drops bad and duplicate lines instead of failing,
@@ -469,16 +739,16 @@ def read_ratings(
     lines: list[str] | None = None
     problems: list[_Problem] = []
     try:
-        ratings = _fast_parse_ratings(text_bytes)
+        ratings = _fast_parse_ratings(text_bytes, separator, half_stars)
     except _NeedsDiagnosis as error:
         lines = text_bytes.decode("latin-1").split("\n")
-        problems = _diagnose_ratings(lines)
+        problems = _diagnose_ratings(lines, separator, half_stars)
         n_lines = sum(1 for line in lines if line.strip())
         _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
         bad = {line for line, _, _ in problems}
         kept = [line for number, line in enumerate(lines, 1) if number not in bad and line.strip()]
         try:
-            ratings = _fast_parse_ratings("\n".join(kept).encode("latin-1"))
+            ratings = _fast_parse_ratings("\n".join(kept).encode("latin-1"), separator, half_stars)
         except _NeedsDiagnosis:
             raise ParseError(
                 f"{file_name} could not be parsed, but no line looks wrong."

@@ -41,9 +41,12 @@ def test_every_variant_wraps_the_real_pipelines_in_its_namespace():
 
 
 def test_every_namespaced_dataset_is_stored_under_its_variant():
-    config = yaml.safe_load((ROOT / "conf/base/catalog.yml").read_text())
-    for entry in config.values():
-        entry.pop("local_path", None)  # an ${env:...} interpolation, not needed here
+    from kedro.config import OmegaConfigLoader
+
+    from movielens_sbr.settings import CONFIG_LOADER_ARGS
+
+    # Through Kedro's loader: the paths use ${globals:data_dir} (one folder per dataset).
+    config = OmegaConfigLoader(str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
     catalog = DataCatalog.from_config(config)
     pipeline = experiments.create_pipeline()
     for name in pipeline.all_outputs():

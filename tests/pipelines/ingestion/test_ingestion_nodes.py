@@ -53,3 +53,24 @@ def test_bad_line_fails_by_default_and_is_skipped_on_request():
 def test_bad_ingestion_parameter_is_named():
     with pytest.raises(ParameterError, match=r"ingestion\.on_bad_lines"):
         parse_ratings_node(raw_archive(make_ratings_lines(n_users=2)), {"on_bad_lines": "drop"})
+
+
+def test_nodes_dispatch_on_the_archive_dataset():
+    from conftest import dataset_files
+
+    clicks = RawArchive(
+        ratings=dataset_files("yoochoose")["yoochoose-clicks.dat"],
+        movies=b"",
+        source="clicks",
+        md5="",
+        dataset="yoochoose",
+    )
+    ratings, ratings_report = parse_ratings_node(clicks, {"dataset": "yoochoose"})
+    movies, movies_report = parse_movies_node(clicks, {"dataset": "yoochoose"})
+    summary = describe_archive(clicks, ratings, movies, ratings_report, movies_report)
+
+    assert summary["dataset"] == "yoochoose"
+    assert summary["skipped_lines"] == {"yoochoose-clicks.dat": 0, "items": 0}
+    assert summary["movies"] == ratings["item"].nunique()
+    with pytest.raises(ValueError, match=r"reads 'yoochoose'.*--env ml-1m"):
+        parse_ratings_node(clicks, {"dataset": "ml-1m"})

@@ -1,34 +1,44 @@
-"""Ingestion nodes: raw MovieLens bytes -> typed ``ratings`` and ``movies`` tables."""
+"""Ingestion nodes: the raw files of any supported dataset -> ``ratings`` and ``movies``.
+
+Only the format differences live here (in ``data/formats.py``): every dataset comes out
+in the same schema, so the later pipelines do not change.
+"""
 
 import pandas as pd
 
-from movielens_sbr.data.movielens import RawArchive, read_movies, read_ratings
+from movielens_sbr.data.formats import parse_dataset_movies, parse_dataset_ratings
+from movielens_sbr.data.movielens import RawArchive, dataset_spec
 from movielens_sbr.params import IngestionParams, validate_section
+
+
+def _config(archive: RawArchive, params: dict | None) -> IngestionParams:
+    config: IngestionParams = validate_section("ingestion", params or {})
+    # The catalog (globals.yml) and the parameters name the dataset separately; both
+    # come from the same Kedro environment, and a mismatch would mislabel every output.
+    if params and "dataset" in params and config.dataset != archive.dataset:
+        raise ValueError(
+            f"ingestion.dataset is {config.dataset!r} but the catalog's movielens_archive "
+            f"reads {archive.dataset!r}: switch datasets with `kedro run --env "
+            f"{config.dataset}` (conf/{config.dataset}/ sets both), not with --params alone."
+        )
+    return config
 
 
 def parse_ratings_node(
     archive: RawArchive, params: dict | None = None
 ) -> tuple[pd.DataFrame, dict]:
-    """ratings.dat -> user, item, rating, timestamp; and what was skipped."""
-    config: IngestionParams = validate_section("ingestion", params or {})
-    ratings, report = read_ratings(
-        archive.ratings,
-        f"{archive.source}: ratings.dat",
-        config.on_bad_lines,
-        config.max_skipped_fraction,
+    """Events -> user, item, rating, timestamp; and what was skipped."""
+    config = _config(archive, params)
+    ratings, report = parse_dataset_ratings(
+        archive, config.on_bad_lines, config.max_skipped_fraction
     )
     return ratings, report.as_dict()
 
 
 def parse_movies_node(archive: RawArchive, params: dict | None = None) -> tuple[pd.DataFrame, dict]:
-    """movies.dat -> item, title, year, genres; and what was skipped."""
-    config: IngestionParams = validate_section("ingestion", params or {})
-    movies, report = read_movies(
-        archive.movies,
-        f"{archive.source}: movies.dat",
-        config.on_bad_lines,
-        config.max_skipped_fraction,
-    )
+    """Titles -> item, title, year, genres; and what was skipped."""
+    config = _config(archive, params)
+    movies, report = parse_dataset_movies(archive, config.on_bad_lines, config.max_skipped_fraction)
     return movies, report.as_dict()
 
 
@@ -40,8 +50,10 @@ def describe_archive(
     movies_report: dict | None = None,
 ) -> dict:
     """Where the data came from, how much of it there is, and how many lines were skipped."""
-    reports = {"ratings.dat": ratings_report, "movies.dat": movies_report}
+    spec = dataset_spec(archive.dataset)
+    reports = {spec.ratings: ratings_report, spec.movies or "items": movies_report}
     return {
+        "dataset": spec.name,
         "source": archive.source,
         "md5": archive.md5,
         "ratings": len(ratings),
