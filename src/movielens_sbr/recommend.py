@@ -32,10 +32,11 @@ import pandas as pd
 
 from movielens_sbr.evaluation.evaluator import padded
 from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.titles import TitleIndex
 
 GRU4REC = "gru4rec"
-SIMILARITY_METHODS = ("embedding", "iknn")
+SIMILARITY_METHODS = ("embedding", "iknn", "als")
 logger = logging.getLogger(__name__)
 
 
@@ -56,36 +57,35 @@ class NumpyGRU4Rec:
     ``h~ = tanh(x W_h + b_h + r * (h U_h + c_h))``, ``h' = z h + (1 - z) h~``. The first
     layer's ``x W + b`` is precomputed for every item, so a step costs one ``[n, h] x
     [h, 3h]`` product; a call takes a whole batch of sessions, with no Python per event.
+    Built from a Keras model or from ``StepWeights`` read from the ``.keras`` file.
     """
 
     def __init__(self, model: Any):
-        names = [layer.name for layer in model.layers]
-        grus = sorted((n for n in names if n.startswith("gru_")), key=lambda n: int(n[4:]))
-        if not grus or "scores" not in names:
+        weights = model if isinstance(model, StepWeights) else StepWeights.from_model(model)
+        grus = sorted((n for n in weights.layers if n.startswith("gru_")), key=lambda n: int(n[4:]))
+        if not grus or "scores" not in weights:
             raise NotImplementedError("not a GRU4Rec step model (no gru_i / scores layers)")
         self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        expected = {
+            "reset_after": True,
+            "use_bias": True,
+            "activation": "tanh",
+            "recurrent_activation": "sigmoid",
+        }
         for name in grus:
-            layer = model.get_layer(name)
-            config = layer.get_config()
-            expected = {
-                "reset_after": True,
-                "use_bias": True,
-                "activation": "tanh",
-                "recurrent_activation": "sigmoid",
-            }
-            if any(config.get(key) != value for key, value in expected.items()):
+            layer = weights[name]
+            if any(layer.config.get(key) != value for key, value in expected.items()):
                 raise NotImplementedError(f"{name} is not a standard reset-after GRU")
-            kernel, recurrent, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            kernel, recurrent, bias = layer.weights
             self.layers.append((kernel, recurrent, bias[0], bias[1]))
         kernel, _, input_bias, _ = self.layers[0]
-        if "item_embedding" in names:
-            embedding = np.asarray(model.get_layer("item_embedding").get_weights()[0], np.float32)
-            self.input_table = embedding @ kernel + input_bias
+        self.output_weights, self.output_bias = weights["scores"].weights  # [hidden, n_items]
+        if "item_embedding" in weights:
+            self.item_vectors = weights["item_embedding"].weights[0]  # tied: also the output
+            self.input_table = self.item_vectors @ kernel + input_bias
         else:  # one-hot input: x W is the item's row of W
+            self.item_vectors = self.output_weights.T
             self.input_table = kernel + input_bias
-        weights, bias = model.get_layer("scores").get_weights()
-        self.output_weights = np.asarray(weights, np.float32)  # [hidden, n_items]
-        self.output_bias = np.asarray(bias, np.float32)
         self.n_items = self.output_weights.shape[1]
 
     @staticmethod
@@ -221,7 +221,13 @@ def _lazy(value):
 
 
 class Recommender:
-    """Recommends next movies and similar movies from a trained model and the catalogue."""
+    """Recommends next movies and similar movies from a trained model and the catalogue.
+
+    ``model`` is the Keras step model, or None when its ``weights`` (``StepWeights.read``
+    of the ``.keras`` file) are given: the numpy scorer needs only those, and
+    ``load_model`` then loads the Keras model if it is ever needed (a step model the
+    numpy scorer does not handle, or ``scorer("gru4rec")``).
+    """
 
     def __init__(
         self,
@@ -229,16 +235,22 @@ class Recommender:
         item_index: pd.DataFrame,
         movies: pd.DataFrame,
         *,
+        weights: StepWeights | None = None,
+        load_model: Callable[[], Any] | None = None,
         train_sessions: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         session_events: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         baseline_options: dict[str, dict] | None = None,
+        seed: int = 0,
         model_version: str | None = None,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
             raise ValueError("item_index must number its items 0..n-1")
         self.n_items = len(index)
-        self.model = model
+        if model is None and weights is None:
+            raise ValueError("give the Keras model or its weights")
+        self._model = model
+        self._load_model = load_model
         self.model_version = model_version
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
         self.idx_of_item = pd.Series(np.arange(self.n_items), index=self.item_of_idx)
@@ -265,19 +277,28 @@ class Recommender:
         self._train_sessions = _lazy(train_sessions)
         self._session_events = _lazy(session_events)
         self.baseline_options = dict(baseline_options or {})
+        self.seed = seed
         self._scorers: dict[str, Any] = {}
         self._gru: NumpyGRU4Rec | None = None
-        self._unit_vectors: np.ndarray | None = None
-        if model is not None:
-            try:
-                self._gru = NumpyGRU4Rec(model)
-            except NotImplementedError as reason:
-                logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
-            if self._model_items() != self.n_items:
-                raise ValueError(
-                    f"the model scores {self._model_items()} items but item_index has "
-                    f"{self.n_items}: load the item_index of the run that trained the model"
-                )
+        self._unit_vectors: dict[str, np.ndarray] = {}  # per similarity method
+        try:
+            self._gru = NumpyGRU4Rec(weights if weights is not None else model)
+        except NotImplementedError as reason:
+            logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
+        if self._model_items() != self.n_items:
+            raise ValueError(
+                f"the model scores {self._model_items()} items but item_index has "
+                f"{self.n_items}: load the item_index of the run that trained the model"
+            )
+
+    @property
+    def model(self) -> Any:
+        """The Keras step model (loaded on first use when built from its weights)."""
+        if self._model is None:
+            if self._load_model is None:
+                raise RecommendError("this recommender has the model's weights only")
+            self._model = self._load_model()
+        return self._model
 
     # --- construction from a Kedro project ------------------------------------------
     @classmethod
@@ -292,17 +313,33 @@ class Recommender:
 
         ``model_version`` is a version of the versioned ``gru4rec_model`` (default: latest).
         The item index of the same run is used when it exists, else the latest one.
-        Training sessions (baselines, item-kNN) and session events (``--user``) are loaded
-        only when needed.
+        The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
+        model is loaded only if needed); training sessions (baselines, item-kNN) and
+        session events (``--user``) are loaded only when needed.
         """
         if isinstance(source, str | Path):
             catalog, params = _project_catalog(Path(source), env)
         else:
             catalog = source
             params = _try_load(catalog, "parameters") or {}
+
+        def load_model() -> Any:
+            with _quiet_kedro():
+                return catalog.load("gru4rec_model", version=version)
+
+        model, weights = None, None
+        version = model_version
+        saved = _saved_model_file(catalog, model_version)
+        if saved is not None:
+            path, version = saved
+            try:
+                weights = StepWeights.read(path)
+            except (NotImplementedError, KeyError, OSError) as reason:
+                logger.warning("reading %s with Keras instead: %s", path, reason)
         with _quiet_kedro():
-            model = catalog.load("gru4rec_model", version=model_version)
-            version = model_version or catalog.get("gru4rec_model").resolve_load_version()
+            if weights is None:
+                model = catalog.load("gru4rec_model", version=model_version)
+                version = model_version or catalog.get("gru4rec_model").resolve_load_version()
             item_index = _try_load(catalog, "item_index", version)
             if item_index is None:  # the model was trained in a later run than the split
                 item_index = catalog.load("item_index")
@@ -320,9 +357,12 @@ class Recommender:
             model,
             item_index,
             movies,
+            weights=weights,
+            load_model=load_model,
             train_sessions=loader("train_sessions"),
             session_events=loader("session_events"),
             baseline_options=options,
+            seed=int(params.get("seed", 0)),
             model_version=version,
         )
 
@@ -379,8 +419,9 @@ class Recommender:
         return SessionArrays.from_frame(self._train_sessions())
 
     def scorer(self, method: str) -> Any:
-        """The evaluation scorer of ``method`` (baselines built once, on first use)."""
-        from movielens_sbr.evaluation.baselines import BASELINES
+        """The evaluation scorer of ``method``: baselines are fitted once, on first use, on
+        the training sessions with the evaluation's options and seed."""
+        from movielens_sbr.evaluation.baselines import BASELINES, build_baseline
 
         if method not in self._scorers:
             if method == GRU4REC:
@@ -388,8 +429,10 @@ class Recommender:
 
                 self._scorers[method] = GRU4RecScorer(self.model)
             elif method in BASELINES:
-                options = self.baseline_options.get(method) or {}
-                self._scorers[method] = BASELINES[method](self._train(), self.n_items, **options)
+                options = self.baseline_options.get(method)
+                self._scorers[method] = build_baseline(
+                    method, self._train(), self.n_items, options, self.seed
+                )
             else:
                 raise RecommendError(f"unknown method {method!r}; choose among {self.methods}")
         return self._scorers[method]
@@ -554,28 +597,38 @@ class Recommender:
     def item_vectors(self) -> np.ndarray:
         """The learned item embedding: the input embedding (with ``constrained`` also the
         output weights), or the output weights of a one-hot model."""
+        if self._gru is not None:
+            return self._gru.item_vectors
         if "item_embedding" in {layer.name for layer in self.model.layers}:
             return np.asarray(self.model.get_layer("item_embedding").get_weights()[0], np.float32)
         return np.asarray(self.model.get_layer("scores").get_weights()[0], np.float32).T
 
     def similarity_row(self, idx: int, method: str = "embedding") -> np.ndarray:
-        """Similarity of every item to item index ``idx``."""
-        if method == "embedding":
-            if self._unit_vectors is None:
-                vectors = self.item_vectors().astype(np.float64)
-                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-                self._unit_vectors = vectors / np.where(norms > 0, norms, 1.0)
-            return self._unit_vectors @ self._unit_vectors[idx]
+        """Similarity of every item to item index ``idx``: cosine of the GRU4Rec item
+        embedding (``embedding``) or of the ALS item factors (``als``), or item-kNN."""
         if method == "iknn":
             return self.scorer("iknn").similarity[idx].astype(np.float64)
-        raise RecommendError(f"unknown similarity {method!r}; choose among {SIMILARITY_METHODS}")
+        if method not in SIMILARITY_METHODS:
+            raise RecommendError(
+                f"unknown similarity {method!r}; choose among {list(SIMILARITY_METHODS)}"
+            )
+        if method not in self._unit_vectors:
+            vectors = (
+                self.item_vectors() if method == "embedding" else self.scorer("als").item_factors
+            ).astype(np.float64)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            self._unit_vectors[method] = vectors / np.where(norms > 0, norms, 1.0)
+        unit = self._unit_vectors[method]
+        return unit @ unit[idx]
 
     def similar(
         self, item: int | str, n: int = 10, *, method: str = "embedding"
     ) -> Recommendations:
         """The ``n`` movies most similar to ``item``: cosine of the learned item embeddings
-        (``embedding``) or item-kNN co-occurrence in training sessions (``iknn``, options
-        from parameters_evaluation.yml). Ties (e.g. no co-occurrence) go to popularity."""
+        (``embedding``), item-kNN co-occurrence in training sessions (``iknn``) or cosine of
+        the ALS item factors (``als``); the baselines are fitted as in the evaluation
+        (options from parameters_evaluation.yml, the global seed) once per recommender.
+        Ties (e.g. no co-occurrence) go to popularity."""
         known, ignored = self.resolve([item])
         if not known:
             raise RecommendError(f"{item!r} is not in the model's catalogue (too rare in training)")
@@ -615,6 +668,35 @@ def _try_load(catalog: Any, name: str, version: str | None = None):
         return catalog.load(name, version=version) if version else catalog.load(name)
     except Exception:
         return None
+
+
+def _saved_model_file(catalog: Any, version: str | None) -> tuple[Path, str] | None:
+    """The local ``.keras`` file of ``gru4rec_model`` at ``version`` (default: latest) and
+    its version, from the catalog's configuration (creating the dataset would import
+    TensorFlow). None when the entry is not a versioned local file: Kedro loads it then.
+
+    Versions are folders ``<filepath>/<version>/<file name>``; the latest is the last
+    in name order that holds the file, as Kedro resolves it.
+    """
+    config = catalog.to_config()[0].get("gru4rec_model") or {}
+    filepath = str(config.get("filepath", ""))
+    if not config.get("versioned") or not filepath.endswith(".keras"):
+        return None
+    if "://" in filepath:
+        if not filepath.startswith("file://"):
+            return None  # remote storage: through Kedro's dataset
+        filepath = filepath[len("file://") :]
+    folder = Path(filepath)
+    if version is not None:
+        path = folder / version / folder.name
+        if not path.is_file():
+            found = sorted(p.parent.name for p in folder.glob(f"*/{folder.name}"))
+            raise FileNotFoundError(f"no model version {version} in {folder} (found {found})")
+        return path, version
+    versions = sorted(p for p in folder.glob(f"*/{folder.name}") if p.is_file())
+    if not versions:
+        raise FileNotFoundError(f"no saved model in {folder}")
+    return versions[-1], versions[-1].parent.name
 
 
 def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:
