@@ -258,7 +258,7 @@ class Recommender:
         self.popularity = index["train_count"].to_numpy().astype(np.float32)
         self.movies = movies.set_index("item")[["title", "year", "genres"]]
         self.titles = self.movies["title"]
-        self.title_index = TitleIndex(movies)
+        self._title_index: TitleIndex | None = None  # built on the first title asked for
         info = self.movies.reindex(self.item_of_idx)  # per item index, for fast tables
         self._title_of_idx = info["title"].to_numpy(dtype=object)
         self._year_of_idx = info["year"].astype("Int64").to_numpy(dtype=object, na_value=None)
@@ -290,6 +290,14 @@ class Recommender:
                 f"the model scores {self._model_items()} items but item_index has "
                 f"{self.n_items}: load the item_index of the run that trained the model"
             )
+
+    @property
+    def title_index(self) -> TitleIndex:
+        """Forgiving title lookup (``titles.TitleIndex``), built on first use: requests by
+        id do not need it."""
+        if self._title_index is None:
+            self._title_index = TitleIndex(self.movies.reset_index())
+        return self._title_index
 
     @property
     def model(self) -> Any:

@@ -4,7 +4,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from movielens_sbr.evaluation import protocol, report
 from movielens_sbr.model.batching import SessionArrays
@@ -13,6 +12,7 @@ from movielens_sbr.params import EvaluationParams, validate_section
 # TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports every
 # pipeline to validate parameters whenever a session loads its context, and the
 # recommender (`movielens-sbr`) should not pay for them. Models are Keras step models.
+Figure = Any  # a matplotlib Figure
 
 
 def evaluate_methods(

@@ -1,8 +1,11 @@
 """Experiment nodes: one summary per variant, then the comparison report."""
 
-from matplotlib.figure import Figure
+from typing import Any
 
 from movielens_sbr import experiments
+
+# A matplotlib Figure: pyplot is imported only when a plot node runs.
+Figure = Any
 
 
 def summarise_variant(

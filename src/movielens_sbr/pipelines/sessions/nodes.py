@@ -1,10 +1,14 @@
 """Session nodes: ratings -> cleansed sessions -> time-based splits and the item index."""
 
+from typing import Any
+
 import pandas as pd
-from matplotlib.figure import Figure
 
 from movielens_sbr.data import sessions
 from movielens_sbr.params import SessionsParams, validate_section
+
+# A matplotlib Figure: pyplot is imported only when a plot node runs.
+Figure = Any
 
 
 def build_session_events(

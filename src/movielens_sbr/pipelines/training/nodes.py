@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
@@ -15,6 +14,7 @@ from movielens_sbr.params import TrainingParams, validate_section
 # TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports
 # every pipeline to validate parameters whenever a session loads its context, and the
 # recommender (`movielens-sbr`) should not pay for them.
+Figure = Any  # a matplotlib Figure
 if TYPE_CHECKING:
     import keras
 

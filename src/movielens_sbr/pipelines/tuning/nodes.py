@@ -1,13 +1,16 @@
 """Tuning nodes: a hyperparameter search on the validation split, and its plot."""
 
 import dataclasses
+from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import TrainingParams, TuningParams, validate_section
 from movielens_sbr.pipelines.training.nodes import model_config, validator
+
+# A matplotlib Figure: pyplot is imported only when a plot node runs.
+Figure = Any
 
 
 def search_hyperparameters(
