@@ -44,11 +44,6 @@ class RecommendError(ValueError):
     """A request the recommender cannot answer (unknown method, genre, user, ...)."""
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):  # exp overflow gives 0, the right limit
-        return 1.0 / (1.0 + np.exp(-x))
-
-
 class NumpyGRU4Rec:
     """Inference of the exported GRU4Rec step model in numpy.
 
@@ -90,12 +85,22 @@ class NumpyGRU4Rec:
 
     @staticmethod
     def _cell(projected, h, recurrent, recurrent_bias):
+        """One GRU step, in place on temporaries (this loop is most of the scoring time)."""
         units = h.shape[1]
-        inner = h @ recurrent + recurrent_bias
-        zr = _sigmoid(projected[:, : 2 * units] + inner[:, : 2 * units])
-        z = zr[:, :units]
-        candidate = np.tanh(projected[:, 2 * units :] + zr[:, units:] * inner[:, 2 * units :])
-        return z * h + (1.0 - z) * candidate
+        inner = h @ recurrent
+        inner += recurrent_bias
+        gates = projected[:, : 2 * units] + inner[:, : 2 * units]  # z | r
+        gates *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp overflow
+        np.tanh(gates, out=gates)
+        gates += 1.0
+        gates *= 0.5
+        candidate = gates[:, units:] * inner[:, 2 * units :]
+        candidate += projected[:, 2 * units :]
+        np.tanh(candidate, out=candidate)
+        h = h - candidate  # z h + (1 - z) h~ = h~ + z (h - h~)
+        h *= gates[:, :units]
+        h += candidate
+        return h
 
     def final_hidden(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Last layer's state after each session; rows sorted by length, longest first."""
@@ -111,8 +116,13 @@ class NumpyGRU4Rec:
                 states[i][:active] = x
         return states[-1]
 
-    def scores(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return self.final_hidden(matrix, lengths) @ self.output_weights + self.output_bias
+    def scores(
+        self, matrix: np.ndarray, lengths: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scores over all items after each session (written into ``out`` when given)."""
+        out = np.matmul(self.final_hidden(matrix, lengths), self.output_weights, out=out)
+        out += self.output_bias
+        return out
 
 
 def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items: int):
@@ -154,6 +164,25 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     order[rows[keep], position[keep]] = cols[keep]
     top[rows[keep], position[keep]] = values[keep]
     return order, top
+
+
+BLOCK = 1024  # sessions scored together: bounds the [sessions, items] score blocks
+
+
+def _flat(sessions: Sequence[np.ndarray]) -> SessionArrays:
+    """Sessions of item indices (possibly empty) as flat items and offsets."""
+    lengths = np.array([len(s) for s in sessions], dtype=np.int64)
+    items = np.concatenate(sessions) if len(sessions) else np.zeros(0)
+    return SessionArrays(items.astype(np.int32), np.r_[0, np.cumsum(lengths)])
+
+
+def _exclude(scores: np.ndarray, flat: SessionArrays, rows: np.ndarray) -> None:
+    """Set to -inf, in row i of ``scores``, the items of session ``rows[i]`` of ``flat``."""
+    if not flat.lengths[rows].any():
+        return
+    matrix = padded(flat, rows)
+    row, position = np.nonzero(matrix >= 0)
+    scores[row, matrix[row, position]] = -np.inf
 
 
 _BLAS: Any = None
@@ -447,24 +476,33 @@ class Recommender:
 
     def session_scores(self, sessions: Sequence[np.ndarray], method: str = GRU4REC) -> np.ndarray:
         """Scores over all items after each session (item indices; each non-empty)."""
-        lengths = np.array([len(s) for s in sessions], dtype=np.int64)
-        if (lengths == 0).any():
+        flat = _flat(sessions)
+        if (flat.lengths == 0).any():
             raise ValueError("every session needs at least one known item")
         out = np.zeros((len(sessions), self.n_items), np.float32)
-        flat = SessionArrays(
-            np.concatenate(sessions).astype(np.int32), np.r_[0, np.cumsum(lengths)]
-        )
-        order = np.argsort(-lengths, kind="stable")
-        for begin in range(0, len(order), 1024):  # bounds the [n, n_items] blocks
-            batch = order[begin : begin + 1024]
-            lens = lengths[batch]
-            padded_items = padded(flat, batch)
+        order = np.argsort(-flat.lengths, kind="stable")
+        for begin in range(0, len(order), BLOCK):
+            rows = order[begin : begin + BLOCK]
+            out[rows] = self._block_scores(flat, rows, method)
+        return out
+
+    def _block_scores(self, flat: SessionArrays, rows: np.ndarray, method: str) -> np.ndarray:
+        """Scores after sessions ``rows`` of ``flat``, sorted by length (longest first):
+        the model's for the warm ones, training popularity for the empty ones at the end."""
+        lengths = flat.lengths[rows]
+        warm = int(np.count_nonzero(lengths))
+        scores = np.empty((len(rows), self.n_items), np.float32)
+        scores[warm:] = self.popularity
+        if warm:
+            matrix = padded(flat, rows[:warm])
             if method == GRU4REC and self._gru is not None:
                 with _one_blas_thread():
-                    out[batch] = self._gru.scores(padded_items, lens)
+                    self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
             else:
-                out[batch] = _final_scores(self.scorer(method), padded_items, lens, self.n_items)
-        return out
+                scores[:warm] = _final_scores(
+                    self.scorer(method), matrix, lengths[:warm], self.n_items
+                )
+        return scores
 
     def _rank(
         self,
@@ -475,26 +513,30 @@ class Recommender:
         genres: Sequence[str] | None,
         exclude: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top-n item indices and scores per session, and which sessions were cold."""
-        cold = np.array([len(s) == 0 for s in sessions], dtype=bool)
-        scores = np.empty((len(sessions), self.n_items), np.float32)
-        warm = np.flatnonzero(~cold)
-        if len(warm):
-            scores[warm] = self.session_scores([sessions[i] for i in warm], method)
-        scores[cold] = self.popularity
-        if exclude_seen:
-            rows = np.repeat(np.arange(len(sessions)), [len(s) for s in sessions])
-            if len(rows):
-                scores[rows, np.concatenate(sessions)] = -np.inf
-        if exclude is not None:
-            rows = np.repeat(np.arange(len(exclude)), [len(s) for s in exclude])
-            if len(rows):
-                scores[rows, np.concatenate(exclude)] = -np.inf
+        """Top-n item indices and scores per session, and which sessions were cold.
+
+        Sessions go in blocks of ``BLOCK``, longest first (so the sessions still running
+        at a step are a prefix); a block's scores over all items live only until its top
+        n is taken, so memory does not grow with the number of sessions.
+        """
+        flat = _flat(sessions)
+        extra = _flat(exclude) if exclude is not None else None
         mask = self.genre_mask(genres)
-        if mask is not None:
-            scores[:, ~mask] = -np.inf
-        top, top_scores = top_n(scores, n)
-        return top, top_scores, cold
+        n = min(n, self.n_items)
+        top = np.zeros((len(sessions), n), np.int64)
+        top_scores = np.zeros((len(sessions), n), np.float32)
+        order = np.argsort(-flat.lengths, kind="stable")
+        for begin in range(0, len(order), BLOCK):
+            rows = order[begin : begin + BLOCK]
+            scores = self._block_scores(flat, rows, method)
+            if exclude_seen:
+                _exclude(scores, flat, rows)
+            if extra is not None:
+                _exclude(scores, extra, rows)
+            if mask is not None:
+                scores[:, ~mask] = -np.inf
+            top[rows], top_scores[rows] = top_n(scores, n)
+        return top, top_scores, flat.lengths == 0
 
     def _table(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         keep = np.isfinite(scores)
