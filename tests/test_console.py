@@ -73,6 +73,28 @@ def test_recommend_json_shape_and_same_list_as_the_api(project, api):
     assert payload["model_version"] == api.model_version
 
 
+def test_cli_lists_the_evaluators_ranking_of_test_sessions(project, api):
+    """The command's top 5 after a test-session prefix is the evaluation code's ranking
+    (``evaluate`` with the Keras model's scorer, seen items excluded) for that prefix."""
+    from movielens_sbr.model.batching import SessionArrays
+    from movielens_sbr.model.gru4rec import GRU4RecScorer
+    from test_recommend import evaluator_rankings
+
+    frame = pd.read_parquet(latest(project / "data/05_model_input/test_sessions.parquet"))
+    test = SessionArrays.from_frame(frame)
+    rankings, _ = evaluator_rankings(GRU4RecScorer(api.model), test, api.n_items)
+    cases = sorted(rankings, key=lambda key: -key[1])[:2] + sorted(rankings)[:1]
+    for session, position in cases:  # the longest prefixes and a short one
+        start = test.offsets[session]
+        prefix = api.item_of_idx[test.items[start : start + position]].tolist()
+        movies = [arg for item in prefix for arg in ("-m", str(item))]
+        result = invoke(project, "recommend", *movies, "-n", "5", "--json")
+        assert result.exit_code == 0, result.output
+        expected = np.argsort(-rankings[session, position], kind="stable")[:5]
+        got = [r["item"] for r in json.loads(result.stdout)["recommendations"]]
+        assert got == api.item_of_idx[expected].tolist(), (session, position)
+
+
 def test_recommend_table_shows_titles_and_scores(project, api):
     result = invoke(project, "recommend", "-m", "Amelie", "-m", "Movie 7", "-n", "3")
     assert result.exit_code == 0, result.output
@@ -148,16 +170,17 @@ def test_similar_every_method(project, api):
         assert api.titles[item] in table.output
 
 
-def test_load_reads_the_weights_of_the_version_kedro_resolves(project, api):
+def test_load_reads_the_weights_of_the_version_kedro_resolves(project):
     from movielens_sbr.recommend import _project_catalog
 
+    fresh = Recommender.load(project)
     catalog, _ = _project_catalog(project, None)
-    assert api.model_version == catalog.get("gru4rec_model").resolve_load_version()
-    assert api._model is None  # weights read from the file; no Keras model built
-    keras_model = api.model  # loaded on demand, the same version
-    assert keras_model.get_layer("scores").get_weights()[0].shape[1] == api.n_items
+    assert fresh.model_version == catalog.get("gru4rec_model").resolve_load_version()
+    assert fresh._model is None  # weights read from the file; no Keras model built
+    keras_model = fresh.model  # loaded on demand, the same version
+    assert keras_model.get_layer("scores").get_weights()[0].shape[1] == fresh.n_items
     np.testing.assert_array_equal(
-        api.item_vectors(), keras_model.get_layer("item_embedding").get_weights()[0]
+        fresh.item_vectors(), keras_model.get_layer("item_embedding").get_weights()[0]
     )
 
 
