@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -70,6 +73,28 @@ def test_recommend_json_shape_and_same_list_as_the_api(project, api):
     assert payload["model_version"] == api.model_version
 
 
+def test_cli_lists_the_evaluators_ranking_of_test_sessions(project, api):
+    """The command's top 5 after a test-session prefix is the evaluation code's ranking
+    (``evaluate`` with the Keras model's scorer, seen items excluded) for that prefix."""
+    from movielens_sbr.model.batching import SessionArrays
+    from movielens_sbr.model.gru4rec import GRU4RecScorer
+    from test_recommend import evaluator_rankings
+
+    frame = pd.read_parquet(latest(project / "data/05_model_input/test_sessions.parquet"))
+    test = SessionArrays.from_frame(frame)
+    rankings, _ = evaluator_rankings(GRU4RecScorer(api.model), test, api.n_items)
+    cases = sorted(rankings, key=lambda key: -key[1])[:2] + sorted(rankings)[:1]
+    for session, position in cases:  # the longest prefixes and a short one
+        start = test.offsets[session]
+        prefix = api.item_of_idx[test.items[start : start + position]].tolist()
+        movies = [arg for item in prefix for arg in ("-m", str(item))]
+        result = invoke(project, "recommend", *movies, "-n", "5", "--json")
+        assert result.exit_code == 0, result.output
+        expected = np.argsort(-rankings[session, position], kind="stable")[:5]
+        got = [r["item"] for r in json.loads(result.stdout)["recommendations"]]
+        assert got == api.item_of_idx[expected].tolist(), (session, position)
+
+
 def test_recommend_table_shows_titles_and_scores(project, api):
     result = invoke(project, "recommend", "-m", "Amelie", "-m", "Movie 7", "-n", "3")
     assert result.exit_code == 0, result.output
@@ -122,8 +147,8 @@ def test_ambiguous_and_unknown_titles_fail_with_candidates(project):
     assert unknown.exit_code == 1 and "Matrix, The (1999)" in unknown.output
 
 
-def test_similar_both_methods(project, api):
-    for method in ("embedding", "iknn"):
+def test_similar_every_method(project, api):
+    for method in ("embedding", "iknn", "als"):
         result = invoke(project, "similar", "Matrix", "-n", "4", "--method", method, "--json")
         assert result.exit_code == 0, result.output
         payload = json.loads(result.stdout)
@@ -131,6 +156,51 @@ def test_similar_both_methods(project, api):
             2, n=4, method=method
         ).items
         assert 2 not in [r["item"] for r in payload["recommendations"]]
+        assert payload["method"] == method and payload["session"] == [
+            {"item": 2, "title": "Matrix, The (1999)"}
+        ]
+        assert [set(r) for r in payload["recommendations"]] == [
+            {"rank", "item", "title", "year", "genres", "score"}
+        ] * 4
+        assert [r["rank"] for r in payload["recommendations"]] == [1, 2, 3, 4]
+    table = invoke(project, "similar", "the matrix", "-n", "3", "--method", "als")
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith("similar to Matrix, The (1999) (als):")
+    for item in api.similar(2, n=3, method="als").items:
+        assert api.titles[item] in table.output
+
+
+def test_load_reads_the_weights_of_the_version_kedro_resolves(project):
+    from movielens_sbr.recommend import _project_catalog
+
+    fresh = Recommender.load(project)
+    catalog, _ = _project_catalog(project, None)
+    assert fresh.model_version == catalog.get("gru4rec_model").resolve_load_version()
+    assert fresh._model is None  # weights read from the file; no Keras model built
+    keras_model = fresh.model  # loaded on demand, the same version
+    assert keras_model.get_layer("scores").get_weights()[0].shape[1] == fresh.n_items
+    np.testing.assert_array_equal(
+        fresh.item_vectors(), keras_model.get_layer("item_embedding").get_weights()[0]
+    )
+
+
+def test_recommend_command_does_not_import_tensorflow(project, api):
+    """Cold start: Kedro's session, the catalog and the answer without TensorFlow."""
+    code = (
+        "import sys\n"
+        "from movielens_sbr.console import main\n"
+        f"main(['--project', {str(project)!r}, 'recommend', '-m', '3', '--json'],"
+        " standalone_mode=False)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot', 'optuna')"
+        " if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=project
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert [r["item"] for r in answer["recommendations"]] == api.recommend([3]).items
+    assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
 def test_model_version_option(project, api):

@@ -9,8 +9,10 @@ import pytest
 from conftest import SESSIONS_PARAMS, make_movies_lines, make_ratings_lines
 from movielens_sbr.evaluation.baselines import BASELINES, ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.evaluation.protocol import fit_baselines
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, build_step_model
+from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError, top_n
 
 
@@ -114,11 +116,12 @@ def test_api_ranking_equals_the_evaluators(trained, recommender, method):
         assert greater <= ranked.index(target) <= greater + equal
 
 
-def test_numpy_gru_equals_the_keras_step_model():
+def test_numpy_gru_equals_the_keras_step_model(tmp_path):
     n_items = 30
     for config in (
         GRU4RecConfig(layers=(8, 6), embedding="onehot"),
         GRU4RecConfig(layers=(7,), embedding="embedding", embedding_dim=5),
+        GRU4RecConfig(layers=(6, 5), embedding="constrained"),
     ):
         model = build_step_model(n_items, config)
         rng = np.random.default_rng(0)
@@ -140,6 +143,11 @@ def test_numpy_gru_equals_the_keras_step_model():
                     expected[row] = scores[row]
         got = NumpyGRU4Rec(model).scores(matrix, lengths)
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+        # The same from the weights read back from the saved file, without Keras.
+        path = tmp_path / f"{config.embedding}.keras"
+        model.save(path)
+        from_file = NumpyGRU4Rec(StepWeights.read(path)).scores(matrix, lengths)
+        np.testing.assert_allclose(from_file, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_seen_movies_are_excluded_unless_asked(recommender, trained):
@@ -254,6 +262,41 @@ def test_similar_by_item_knn_follows_co_occurrence(recommender, trained):
     assert result.items == recommender.item_of_idx[expected].tolist()
     assert (np.diff(result.table["score"]) <= 0).all()
     np.testing.assert_allclose(result.table["score"], similarity[expected], rtol=1e-5)
+
+
+def test_similar_by_als_is_cosine_on_the_als_item_factors_fitted_once(trained):
+    options = {"factors": 8, "regularization": 1.0, "iterations": 5}
+    recommender = Recommender(
+        trained["model"],
+        trained["item_index"],
+        trained["movies"],
+        train_sessions=trained["train"],
+        baseline_options={"als": options},
+        seed=3,
+    )
+    result = recommender.similar("Matrix", n=5, method="als")
+    # The evaluation's ALS: same train sessions, options and seed.
+    (als,), _ = fit_baselines(
+        SessionArrays.from_frame(trained["train"]), recommender.n_items, {"als": options}, 3
+    )
+    factors = als.item_factors.astype(np.float64)
+    unit = factors / np.linalg.norm(factors, axis=1, keepdims=True)
+    idx = int(recommender.idx_of_item[2])
+    cosine = unit @ unit[idx]
+    cosine[idx] = -np.inf
+    expected = np.argsort(-cosine, kind="stable")[:5]
+    assert result.method == "als" and 2 not in result.items
+    assert result.items == recommender.item_of_idx[expected].tolist()
+    np.testing.assert_allclose(result.table["score"], cosine[expected], rtol=1e-5)
+    # Fitted once per recommender: a second question reuses the same factors.
+    fitted = recommender.scorer("als")
+    recommender.similar(3, n=5, method="als")
+    assert recommender.scorer("als") is fitted
+
+
+def test_unknown_similarity_method_lists_the_methods(recommender):
+    with pytest.raises(RecommendError, match=r"embedding.*iknn.*als"):
+        recommender.similar(2, method="word2vec")
 
 
 def test_user_session_is_the_latest_one(recommender, trained):

@@ -32,20 +32,16 @@ import pandas as pd
 
 from movielens_sbr.evaluation.evaluator import padded
 from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.titles import TitleIndex
 
 GRU4REC = "gru4rec"
-SIMILARITY_METHODS = ("embedding", "iknn")
+SIMILARITY_METHODS = ("embedding", "iknn", "als")
 logger = logging.getLogger(__name__)
 
 
 class RecommendError(ValueError):
     """A request the recommender cannot answer (unknown method, genre, user, ...)."""
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):  # exp overflow gives 0, the right limit
-        return 1.0 / (1.0 + np.exp(-x))
 
 
 class NumpyGRU4Rec:
@@ -56,46 +52,55 @@ class NumpyGRU4Rec:
     ``h~ = tanh(x W_h + b_h + r * (h U_h + c_h))``, ``h' = z h + (1 - z) h~``. The first
     layer's ``x W + b`` is precomputed for every item, so a step costs one ``[n, h] x
     [h, 3h]`` product; a call takes a whole batch of sessions, with no Python per event.
+    Built from a Keras model or from ``StepWeights`` read from the ``.keras`` file.
     """
 
     def __init__(self, model: Any):
-        names = [layer.name for layer in model.layers]
-        grus = sorted((n for n in names if n.startswith("gru_")), key=lambda n: int(n[4:]))
-        if not grus or "scores" not in names:
+        weights = model if isinstance(model, StepWeights) else StepWeights.from_model(model)
+        grus = sorted((n for n in weights.layers if n.startswith("gru_")), key=lambda n: int(n[4:]))
+        if not grus or "scores" not in weights:
             raise NotImplementedError("not a GRU4Rec step model (no gru_i / scores layers)")
         self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        expected = {
+            "reset_after": True,
+            "use_bias": True,
+            "activation": "tanh",
+            "recurrent_activation": "sigmoid",
+        }
         for name in grus:
-            layer = model.get_layer(name)
-            config = layer.get_config()
-            expected = {
-                "reset_after": True,
-                "use_bias": True,
-                "activation": "tanh",
-                "recurrent_activation": "sigmoid",
-            }
-            if any(config.get(key) != value for key, value in expected.items()):
+            layer = weights[name]
+            if any(layer.config.get(key) != value for key, value in expected.items()):
                 raise NotImplementedError(f"{name} is not a standard reset-after GRU")
-            kernel, recurrent, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+            kernel, recurrent, bias = layer.weights
             self.layers.append((kernel, recurrent, bias[0], bias[1]))
         kernel, _, input_bias, _ = self.layers[0]
-        if "item_embedding" in names:
-            embedding = np.asarray(model.get_layer("item_embedding").get_weights()[0], np.float32)
-            self.input_table = embedding @ kernel + input_bias
+        self.output_weights, self.output_bias = weights["scores"].weights  # [hidden, n_items]
+        if "item_embedding" in weights:
+            self.item_vectors = weights["item_embedding"].weights[0]  # tied: also the output
+            self.input_table = self.item_vectors @ kernel + input_bias
         else:  # one-hot input: x W is the item's row of W
+            self.item_vectors = self.output_weights.T
             self.input_table = kernel + input_bias
-        weights, bias = model.get_layer("scores").get_weights()
-        self.output_weights = np.asarray(weights, np.float32)  # [hidden, n_items]
-        self.output_bias = np.asarray(bias, np.float32)
         self.n_items = self.output_weights.shape[1]
 
     @staticmethod
     def _cell(projected, h, recurrent, recurrent_bias):
+        """One GRU step, in place on temporaries (this loop is most of the scoring time)."""
         units = h.shape[1]
-        inner = h @ recurrent + recurrent_bias
-        zr = _sigmoid(projected[:, : 2 * units] + inner[:, : 2 * units])
-        z = zr[:, :units]
-        candidate = np.tanh(projected[:, 2 * units :] + zr[:, units:] * inner[:, 2 * units :])
-        return z * h + (1.0 - z) * candidate
+        inner = h @ recurrent
+        inner += recurrent_bias
+        gates = projected[:, : 2 * units] + inner[:, : 2 * units]  # z | r
+        gates *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp overflow
+        np.tanh(gates, out=gates)
+        gates += 1.0
+        gates *= 0.5
+        candidate = gates[:, units:] * inner[:, 2 * units :]
+        candidate += projected[:, 2 * units :]
+        np.tanh(candidate, out=candidate)
+        h = h - candidate  # z h + (1 - z) h~ = h~ + z (h - h~)
+        h *= gates[:, :units]
+        h += candidate
+        return h
 
     def final_hidden(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Last layer's state after each session; rows sorted by length, longest first."""
@@ -111,8 +116,13 @@ class NumpyGRU4Rec:
                 states[i][:active] = x
         return states[-1]
 
-    def scores(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return self.final_hidden(matrix, lengths) @ self.output_weights + self.output_bias
+    def scores(
+        self, matrix: np.ndarray, lengths: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scores over all items after each session (written into ``out`` when given)."""
+        out = np.matmul(self.final_hidden(matrix, lengths), self.output_weights, out=out)
+        out += self.output_bias
+        return out
 
 
 def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items: int):
@@ -154,6 +164,25 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     order[rows[keep], position[keep]] = cols[keep]
     top[rows[keep], position[keep]] = values[keep]
     return order, top
+
+
+BLOCK = 1024  # sessions scored together: bounds the [sessions, items] score blocks
+
+
+def _flat(sessions: Sequence[np.ndarray]) -> SessionArrays:
+    """Sessions of item indices (possibly empty) as flat items and offsets."""
+    lengths = np.array([len(s) for s in sessions], dtype=np.int64)
+    items = np.concatenate(sessions) if len(sessions) else np.zeros(0)
+    return SessionArrays(items.astype(np.int32), np.r_[0, np.cumsum(lengths)])
+
+
+def _exclude(scores: np.ndarray, flat: SessionArrays, rows: np.ndarray) -> None:
+    """Set to -inf, in row i of ``scores``, the items of session ``rows[i]`` of ``flat``."""
+    if not flat.lengths[rows].any():
+        return
+    matrix = padded(flat, rows)
+    row, position = np.nonzero(matrix >= 0)
+    scores[row, matrix[row, position]] = -np.inf
 
 
 _BLAS: Any = None
@@ -221,7 +250,13 @@ def _lazy(value):
 
 
 class Recommender:
-    """Recommends next movies and similar movies from a trained model and the catalogue."""
+    """Recommends next movies and similar movies from a trained model and the catalogue.
+
+    ``model`` is the Keras step model, or None when its ``weights`` (``StepWeights.read``
+    of the ``.keras`` file) are given: the numpy scorer needs only those, and
+    ``load_model`` then loads the Keras model if it is ever needed (a step model the
+    numpy scorer does not handle, or ``scorer("gru4rec")``).
+    """
 
     def __init__(
         self,
@@ -229,16 +264,22 @@ class Recommender:
         item_index: pd.DataFrame,
         movies: pd.DataFrame,
         *,
+        weights: StepWeights | None = None,
+        load_model: Callable[[], Any] | None = None,
         train_sessions: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         session_events: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         baseline_options: dict[str, dict] | None = None,
+        seed: int = 0,
         model_version: str | None = None,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
             raise ValueError("item_index must number its items 0..n-1")
         self.n_items = len(index)
-        self.model = model
+        if model is None and weights is None:
+            raise ValueError("give the Keras model or its weights")
+        self._model = model
+        self._load_model = load_model
         self.model_version = model_version
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
         self.idx_of_item = pd.Series(np.arange(self.n_items), index=self.item_of_idx)
@@ -246,7 +287,7 @@ class Recommender:
         self.popularity = index["train_count"].to_numpy().astype(np.float32)
         self.movies = movies.set_index("item")[["title", "year", "genres"]]
         self.titles = self.movies["title"]
-        self.title_index = TitleIndex(movies)
+        self._title_index: TitleIndex | None = None  # built on the first title asked for
         info = self.movies.reindex(self.item_of_idx)  # per item index, for fast tables
         self._title_of_idx = info["title"].to_numpy(dtype=object)
         self._year_of_idx = info["year"].astype("Int64").to_numpy(dtype=object, na_value=None)
@@ -265,19 +306,36 @@ class Recommender:
         self._train_sessions = _lazy(train_sessions)
         self._session_events = _lazy(session_events)
         self.baseline_options = dict(baseline_options or {})
+        self.seed = seed
         self._scorers: dict[str, Any] = {}
         self._gru: NumpyGRU4Rec | None = None
-        self._unit_vectors: np.ndarray | None = None
-        if model is not None:
-            try:
-                self._gru = NumpyGRU4Rec(model)
-            except NotImplementedError as reason:
-                logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
-            if self._model_items() != self.n_items:
-                raise ValueError(
-                    f"the model scores {self._model_items()} items but item_index has "
-                    f"{self.n_items}: load the item_index of the run that trained the model"
-                )
+        self._unit_vectors: dict[str, np.ndarray] = {}  # per similarity method
+        try:
+            self._gru = NumpyGRU4Rec(weights if weights is not None else model)
+        except NotImplementedError as reason:
+            logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
+        if self._model_items() != self.n_items:
+            raise ValueError(
+                f"the model scores {self._model_items()} items but item_index has "
+                f"{self.n_items}: load the item_index of the run that trained the model"
+            )
+
+    @property
+    def title_index(self) -> TitleIndex:
+        """Forgiving title lookup (``titles.TitleIndex``), built on first use: requests by
+        id do not need it."""
+        if self._title_index is None:
+            self._title_index = TitleIndex(self.movies.reset_index())
+        return self._title_index
+
+    @property
+    def model(self) -> Any:
+        """The Keras step model (loaded on first use when built from its weights)."""
+        if self._model is None:
+            if self._load_model is None:
+                raise RecommendError("this recommender has the model's weights only")
+            self._model = self._load_model()
+        return self._model
 
     # --- construction from a Kedro project ------------------------------------------
     @classmethod
@@ -292,17 +350,33 @@ class Recommender:
 
         ``model_version`` is a version of the versioned ``gru4rec_model`` (default: latest).
         The item index of the same run is used when it exists, else the latest one.
-        Training sessions (baselines, item-kNN) and session events (``--user``) are loaded
-        only when needed.
+        The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
+        model is loaded only if needed); training sessions (baselines, item-kNN) and
+        session events (``--user``) are loaded only when needed.
         """
         if isinstance(source, str | Path):
             catalog, params = _project_catalog(Path(source), env)
         else:
             catalog = source
             params = _try_load(catalog, "parameters") or {}
+
+        def load_model() -> Any:
+            with _quiet_kedro():
+                return catalog.load("gru4rec_model", version=version)
+
+        model, weights = None, None
+        version = model_version
+        saved = _saved_model_file(catalog, model_version)
+        if saved is not None:
+            path, version = saved
+            try:
+                weights = StepWeights.read(path)
+            except (NotImplementedError, KeyError, OSError) as reason:
+                logger.warning("reading %s with Keras instead: %s", path, reason)
         with _quiet_kedro():
-            model = catalog.load("gru4rec_model", version=model_version)
-            version = model_version or catalog.get("gru4rec_model").resolve_load_version()
+            if weights is None:
+                model = catalog.load("gru4rec_model", version=model_version)
+                version = model_version or catalog.get("gru4rec_model").resolve_load_version()
             item_index = _try_load(catalog, "item_index", version)
             if item_index is None:  # the model was trained in a later run than the split
                 item_index = catalog.load("item_index")
@@ -320,9 +394,12 @@ class Recommender:
             model,
             item_index,
             movies,
+            weights=weights,
+            load_model=load_model,
             train_sessions=loader("train_sessions"),
             session_events=loader("session_events"),
             baseline_options=options,
+            seed=int(params.get("seed", 0)),
             model_version=version,
         )
 
@@ -379,8 +456,9 @@ class Recommender:
         return SessionArrays.from_frame(self._train_sessions())
 
     def scorer(self, method: str) -> Any:
-        """The evaluation scorer of ``method`` (baselines built once, on first use)."""
-        from movielens_sbr.evaluation.baselines import BASELINES
+        """The evaluation scorer of ``method``: baselines are fitted once, on first use, on
+        the training sessions with the evaluation's options and seed."""
+        from movielens_sbr.evaluation.baselines import BASELINES, build_baseline
 
         if method not in self._scorers:
             if method == GRU4REC:
@@ -388,32 +466,43 @@ class Recommender:
 
                 self._scorers[method] = GRU4RecScorer(self.model)
             elif method in BASELINES:
-                options = self.baseline_options.get(method) or {}
-                self._scorers[method] = BASELINES[method](self._train(), self.n_items, **options)
+                options = self.baseline_options.get(method)
+                self._scorers[method] = build_baseline(
+                    method, self._train(), self.n_items, options, self.seed
+                )
             else:
                 raise RecommendError(f"unknown method {method!r}; choose among {self.methods}")
         return self._scorers[method]
 
     def session_scores(self, sessions: Sequence[np.ndarray], method: str = GRU4REC) -> np.ndarray:
         """Scores over all items after each session (item indices; each non-empty)."""
-        lengths = np.array([len(s) for s in sessions], dtype=np.int64)
-        if (lengths == 0).any():
+        flat = _flat(sessions)
+        if (flat.lengths == 0).any():
             raise ValueError("every session needs at least one known item")
         out = np.zeros((len(sessions), self.n_items), np.float32)
-        flat = SessionArrays(
-            np.concatenate(sessions).astype(np.int32), np.r_[0, np.cumsum(lengths)]
-        )
-        order = np.argsort(-lengths, kind="stable")
-        for begin in range(0, len(order), 1024):  # bounds the [n, n_items] blocks
-            batch = order[begin : begin + 1024]
-            lens = lengths[batch]
-            padded_items = padded(flat, batch)
+        order = np.argsort(-flat.lengths, kind="stable")
+        for begin in range(0, len(order), BLOCK):
+            rows = order[begin : begin + BLOCK]
+            out[rows] = self._block_scores(flat, rows, method)
+        return out
+
+    def _block_scores(self, flat: SessionArrays, rows: np.ndarray, method: str) -> np.ndarray:
+        """Scores after sessions ``rows`` of ``flat``, sorted by length (longest first):
+        the model's for the warm ones, training popularity for the empty ones at the end."""
+        lengths = flat.lengths[rows]
+        warm = int(np.count_nonzero(lengths))
+        scores = np.empty((len(rows), self.n_items), np.float32)
+        scores[warm:] = self.popularity
+        if warm:
+            matrix = padded(flat, rows[:warm])
             if method == GRU4REC and self._gru is not None:
                 with _one_blas_thread():
-                    out[batch] = self._gru.scores(padded_items, lens)
+                    self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
             else:
-                out[batch] = _final_scores(self.scorer(method), padded_items, lens, self.n_items)
-        return out
+                scores[:warm] = _final_scores(
+                    self.scorer(method), matrix, lengths[:warm], self.n_items
+                )
+        return scores
 
     def _rank(
         self,
@@ -424,26 +513,30 @@ class Recommender:
         genres: Sequence[str] | None,
         exclude: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Top-n item indices and scores per session, and which sessions were cold."""
-        cold = np.array([len(s) == 0 for s in sessions], dtype=bool)
-        scores = np.empty((len(sessions), self.n_items), np.float32)
-        warm = np.flatnonzero(~cold)
-        if len(warm):
-            scores[warm] = self.session_scores([sessions[i] for i in warm], method)
-        scores[cold] = self.popularity
-        if exclude_seen:
-            rows = np.repeat(np.arange(len(sessions)), [len(s) for s in sessions])
-            if len(rows):
-                scores[rows, np.concatenate(sessions)] = -np.inf
-        if exclude is not None:
-            rows = np.repeat(np.arange(len(exclude)), [len(s) for s in exclude])
-            if len(rows):
-                scores[rows, np.concatenate(exclude)] = -np.inf
+        """Top-n item indices and scores per session, and which sessions were cold.
+
+        Sessions go in blocks of ``BLOCK``, longest first (so the sessions still running
+        at a step are a prefix); a block's scores over all items live only until its top
+        n is taken, so memory does not grow with the number of sessions.
+        """
+        flat = _flat(sessions)
+        extra = _flat(exclude) if exclude is not None else None
         mask = self.genre_mask(genres)
-        if mask is not None:
-            scores[:, ~mask] = -np.inf
-        top, top_scores = top_n(scores, n)
-        return top, top_scores, cold
+        n = min(n, self.n_items)
+        top = np.zeros((len(sessions), n), np.int64)
+        top_scores = np.zeros((len(sessions), n), np.float32)
+        order = np.argsort(-flat.lengths, kind="stable")
+        for begin in range(0, len(order), BLOCK):
+            rows = order[begin : begin + BLOCK]
+            scores = self._block_scores(flat, rows, method)
+            if exclude_seen:
+                _exclude(scores, flat, rows)
+            if extra is not None:
+                _exclude(scores, extra, rows)
+            if mask is not None:
+                scores[:, ~mask] = -np.inf
+            top[rows], top_scores[rows] = top_n(scores, n)
+        return top, top_scores, flat.lengths == 0
 
     def _table(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         keep = np.isfinite(scores)
@@ -554,28 +647,38 @@ class Recommender:
     def item_vectors(self) -> np.ndarray:
         """The learned item embedding: the input embedding (with ``constrained`` also the
         output weights), or the output weights of a one-hot model."""
+        if self._gru is not None:
+            return self._gru.item_vectors
         if "item_embedding" in {layer.name for layer in self.model.layers}:
             return np.asarray(self.model.get_layer("item_embedding").get_weights()[0], np.float32)
         return np.asarray(self.model.get_layer("scores").get_weights()[0], np.float32).T
 
     def similarity_row(self, idx: int, method: str = "embedding") -> np.ndarray:
-        """Similarity of every item to item index ``idx``."""
-        if method == "embedding":
-            if self._unit_vectors is None:
-                vectors = self.item_vectors().astype(np.float64)
-                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-                self._unit_vectors = vectors / np.where(norms > 0, norms, 1.0)
-            return self._unit_vectors @ self._unit_vectors[idx]
+        """Similarity of every item to item index ``idx``: cosine of the GRU4Rec item
+        embedding (``embedding``) or of the ALS item factors (``als``), or item-kNN."""
         if method == "iknn":
             return self.scorer("iknn").similarity[idx].astype(np.float64)
-        raise RecommendError(f"unknown similarity {method!r}; choose among {SIMILARITY_METHODS}")
+        if method not in SIMILARITY_METHODS:
+            raise RecommendError(
+                f"unknown similarity {method!r}; choose among {list(SIMILARITY_METHODS)}"
+            )
+        if method not in self._unit_vectors:
+            vectors = (
+                self.item_vectors() if method == "embedding" else self.scorer("als").item_factors
+            ).astype(np.float64)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            self._unit_vectors[method] = vectors / np.where(norms > 0, norms, 1.0)
+        unit = self._unit_vectors[method]
+        return unit @ unit[idx]
 
     def similar(
         self, item: int | str, n: int = 10, *, method: str = "embedding"
     ) -> Recommendations:
         """The ``n`` movies most similar to ``item``: cosine of the learned item embeddings
-        (``embedding``) or item-kNN co-occurrence in training sessions (``iknn``, options
-        from parameters_evaluation.yml). Ties (e.g. no co-occurrence) go to popularity."""
+        (``embedding``), item-kNN co-occurrence in training sessions (``iknn``) or cosine of
+        the ALS item factors (``als``); the baselines are fitted as in the evaluation
+        (options from parameters_evaluation.yml, the global seed) once per recommender.
+        Ties (e.g. no co-occurrence) go to popularity."""
         known, ignored = self.resolve([item])
         if not known:
             raise RecommendError(f"{item!r} is not in the model's catalogue (too rare in training)")
@@ -615,6 +718,35 @@ def _try_load(catalog: Any, name: str, version: str | None = None):
         return catalog.load(name, version=version) if version else catalog.load(name)
     except Exception:
         return None
+
+
+def _saved_model_file(catalog: Any, version: str | None) -> tuple[Path, str] | None:
+    """The local ``.keras`` file of ``gru4rec_model`` at ``version`` (default: latest) and
+    its version, from the catalog's configuration (creating the dataset would import
+    TensorFlow). None when the entry is not a versioned local file: Kedro loads it then.
+
+    Versions are folders ``<filepath>/<version>/<file name>``; the latest is the last
+    in name order that holds the file, as Kedro resolves it.
+    """
+    config = catalog.to_config()[0].get("gru4rec_model") or {}
+    filepath = str(config.get("filepath", ""))
+    if not config.get("versioned") or not filepath.endswith(".keras"):
+        return None
+    if "://" in filepath:
+        if not filepath.startswith("file://"):
+            return None  # remote storage: through Kedro's dataset
+        filepath = filepath[len("file://") :]
+    folder = Path(filepath)
+    if version is not None:
+        path = folder / version / folder.name
+        if not path.is_file():
+            found = sorted(p.parent.name for p in folder.glob(f"*/{folder.name}"))
+            raise FileNotFoundError(f"no model version {version} in {folder} (found {found})")
+        return path, version
+    versions = sorted(p for p in folder.glob(f"*/{folder.name}") if p.is_file())
+    if not versions:
+        raise FileNotFoundError(f"no saved model in {folder}")
+    return versions[-1], versions[-1].parent.name
 
 
 def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:

@@ -399,3 +399,15 @@ BASELINES = {
     )
 }
 """Every baseline by the name used in parameters_evaluation.yml and in the metrics."""
+
+
+def build_baseline(
+    name: str, train: SessionArrays, n_items: int, options: dict | None = None, seed: int = 0
+):
+    """Fit baseline ``name`` on ``train`` with ``options``; one with randomness (a ``seed``
+    argument, e.g. ALS) gets ``seed``, so every caller fits the same model as the evaluation."""
+    import inspect
+
+    cls = BASELINES[name]
+    seeded = {"seed": seed} if "seed" in inspect.signature(cls).parameters else {}
+    return cls(train, n_items, **(options or {}), **seeded)

@@ -7,7 +7,6 @@ the same test sessions, so their predictions line up one to one.
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass
 
@@ -253,14 +252,12 @@ def fit_baselines(
 
     Baselines with randomness (a ``seed`` argument) get the global seed.
     """
-    from movielens_sbr.evaluation.baselines import BASELINES
+    from movielens_sbr.evaluation.baselines import build_baseline
 
     scorers, seconds = [], {}
     for name, options in baselines.items():
         started = time.perf_counter()
-        cls = BASELINES[name]
-        seeded = {"seed": seed} if "seed" in inspect.signature(cls).parameters else {}
-        scorers.append(cls(train, n_items, **(options or {}), **seeded))
+        scorers.append(build_baseline(name, train, n_items, options, seed))
         seconds[f"{name}_fit"] = round(time.perf_counter() - started, 3)
     return scorers, seconds
 

@@ -1,19 +1,22 @@
 """Evaluation nodes: the model and baselines on the test split, plots, example recommendations."""
 
-import keras
-import matplotlib.pyplot as plt
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from movielens_sbr import plots
 from movielens_sbr.evaluation import protocol, report
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecScorer
 from movielens_sbr.params import EvaluationParams, validate_section
+
+# TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports every
+# pipeline to validate parameters whenever a session loads its context, and the
+# recommender (`movielens-sbr`) should not pay for them. Models are Keras step models.
+Figure = Any  # a matplotlib Figure
 
 
 def evaluate_methods(
-    gru4rec_model: keras.Model,
+    gru4rec_model: Any,
     train_sessions: pd.DataFrame,
     test_sessions: pd.DataFrame,
     item_index: pd.DataFrame,
@@ -27,6 +30,8 @@ def evaluate_methods(
     Returns ``metrics`` (method -> metrics with intervals, plus ``protocol`` and
     ``dataset``) and the table by prediction position and session length.
     """
+    from movielens_sbr.model.gru4rec import GRU4RecScorer
+
     config: EvaluationParams = validate_section("evaluation", params)
     n_items = len(item_index)
     train = SessionArrays.from_frame(train_sessions)
@@ -53,14 +58,18 @@ def evaluate_methods(
     return metrics, breakdown
 
 
-def plot_metrics(metrics: dict, params: dict) -> plt.Figure:
+def plot_metrics(metrics: dict, params: dict) -> Figure:
     """Bars of Recall@K, MRR@K and NDCG@K (largest K) per method, with their intervals."""
+    from movielens_sbr import plots
+
     k = max(validate_section("evaluation", params).ks)
     return plots.method_comparison(metrics, [f"recall@{k}", f"mrr@{k}", f"ndcg@{k}"])
 
 
-def plot_breakdown(evaluation_breakdown: pd.DataFrame, params: dict) -> plt.Figure:
+def plot_breakdown(evaluation_breakdown: pd.DataFrame, params: dict) -> Figure:
     """Recall@K by prediction position and by session length, one line per method."""
+    from movielens_sbr import plots
+
     k = max(validate_section("evaluation", params).ks)
     return plots.metric_breakdown(evaluation_breakdown, f"recall@{k}")
 
@@ -71,7 +80,7 @@ def write_report(metrics: dict, evaluation_breakdown: pd.DataFrame, split_statis
 
 
 def recommend_examples(
-    gru4rec_model: keras.Model,
+    gru4rec_model: Any,
     test_sessions: pd.DataFrame,
     item_index: pd.DataFrame,
     movies: pd.DataFrame,

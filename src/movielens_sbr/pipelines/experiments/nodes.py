@@ -1,8 +1,11 @@
 """Experiment nodes: one summary per variant, then the comparison report."""
 
-import matplotlib.pyplot as plt
+from typing import Any
 
-from movielens_sbr import experiments, plots
+from movielens_sbr import experiments
+
+# A matplotlib Figure: pyplot is imported only when a plot node runs.
+Figure = Any
 
 
 def summarise_variant(
@@ -16,8 +19,10 @@ def summarise_variant(
 
 def report_experiments(
     training: dict, sessions: dict, **summaries: dict
-) -> tuple[str, dict, plt.Figure]:
+) -> tuple[str, dict, Figure]:
     """Markdown report, the table as JSON, and a plot of every variant (keyword = variant)."""
+    from movielens_sbr import plots  # pyplot loads only when this node runs
+
     defaults = {"training": training, "sessions": sessions}
     k = experiments.largest_k(summaries)
     table = experiments.comparison_table(summaries, defaults, k)

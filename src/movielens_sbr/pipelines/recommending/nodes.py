@@ -1,6 +1,7 @@
 """Recommending nodes: batch top-N next movies for many sessions."""
 
-import keras
+from typing import Any
+
 import pandas as pd
 
 from movielens_sbr.params import RecommendingParams, validate_section
@@ -8,14 +9,15 @@ from movielens_sbr.recommend import Recommender
 
 
 def recommend_batch(
-    gru4rec_model: keras.Model,
+    gru4rec_model: Any,
     item_index: pd.DataFrame,
     movies: pd.DataFrame,
     train_sessions: pd.DataFrame,
     sessions: pd.DataFrame,
     params: dict,
 ) -> pd.DataFrame:
-    """Top-N next movies after each whole session (``session_id, item`` events in order)."""
+    """Top-N next movies after each whole session (``session_id, item`` events in order)
+    from the Keras step model (not imported here: it loads TensorFlow)."""
     config: RecommendingParams = validate_section("recommending", params)
     recommender = Recommender(gru4rec_model, item_index, movies, train_sessions=train_sessions)
     return recommender.recommend_sessions(

@@ -1,11 +1,14 @@
 """Session nodes: ratings -> cleansed sessions -> time-based splits and the item index."""
 
-import matplotlib.pyplot as plt
+from typing import Any
+
 import pandas as pd
 
-from movielens_sbr import plots
 from movielens_sbr.data import sessions
 from movielens_sbr.params import SessionsParams, validate_section
+
+# A matplotlib Figure: pyplot is imported only when a plot node runs.
+Figure = Any
 
 
 def build_session_events(
@@ -66,13 +69,17 @@ def split_sessions(
     return train, valid, test, item_index, statistics
 
 
-def plot_session_lengths(session_events: pd.DataFrame) -> plt.Figure:
+def plot_session_lengths(session_events: pd.DataFrame) -> Figure:
     """Session length distribution with the cumulative share of events."""
+    from movielens_sbr import plots  # pyplot loads only when a plot is drawn
+
     return plots.session_length_distribution(session_events.groupby("session_id").size().to_numpy())
 
 
-def plot_events_per_day(session_events: pd.DataFrame, split_statistics: dict) -> plt.Figure:
+def plot_events_per_day(session_events: pd.DataFrame, split_statistics: dict) -> Figure:
     """Events per day with the valid and test boundaries."""
+    from movielens_sbr import plots
+
     bounds = split_statistics["boundaries"]
     return plots.events_per_day(
         session_events["timestamp"],

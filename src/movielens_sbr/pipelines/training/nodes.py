@@ -1,20 +1,30 @@
 """Training nodes: splits -> a trained GRU4Rec step model and its history."""
 
-from collections.abc import Callable
+from __future__ import annotations
 
-import keras
-import matplotlib.pyplot as plt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
-from movielens_sbr import plots
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, train
 from movielens_sbr.params import TrainingParams, validate_section
+
+# TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports
+# every pipeline to validate parameters whenever a session loads its context, and the
+# recommender (`movielens-sbr`) should not pay for them.
+Figure = Any  # a matplotlib Figure
+if TYPE_CHECKING:
+    import keras
+
+    from movielens_sbr.model.gru4rec import GRU4RecConfig
 
 
 def model_config(config: TrainingParams, seed: int) -> GRU4RecConfig:
     """The model's configuration from the validated training parameters."""
+    from movielens_sbr.model.gru4rec import GRU4RecConfig
+
     return GRU4RecConfig(
         **config.model_dump(exclude={"layers", "eval_batch_size", "resume"}),
         layers=tuple(config.layers),
@@ -33,6 +43,8 @@ def validator(
     k = int(config.selection_metric.split("@")[1])
 
     def validate(model: keras.Model) -> dict[str, float]:
+        from movielens_sbr.model.gru4rec import GRU4RecScorer
+
         predictions = evaluate(
             GRU4RecScorer(model), valid, n_items, batch_size=config.eval_batch_size
         )
@@ -48,12 +60,15 @@ def train_gru4rec(
     params: dict,
     seed: int,
     checkpoint_dir: str | None = None,
-) -> tuple[keras.Model, dict]:
-    """Train on the train split, keep the epoch with the best validation metric.
+) -> tuple[Any, dict]:
+    """Train on the train split, keep the epoch with the best validation metric: returns
+    the Keras step model and the history.
 
     Every epoch ends with a checkpoint in ``checkpoint_dir``; ``training.resume`` continues
     from the last one.
     """
+    from movielens_sbr.model.gru4rec import train
+
     config: TrainingParams = validate_section("training", params)
     n_items = len(item_index)
     valid = SessionArrays.from_frame(valid_sessions)
@@ -75,6 +90,8 @@ def train_gru4rec(
     return result.model, history
 
 
-def plot_training_history(training_history: dict) -> plt.Figure:
+def plot_training_history(training_history: dict) -> Figure:
     """Loss and validation metrics per epoch."""
+    from movielens_sbr import plots
+
     return plots.training_history(training_history["epochs"])

@@ -1,15 +1,16 @@
 """Tuning nodes: a hyperparameter search on the validation split, and its plot."""
 
 import dataclasses
+from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from movielens_sbr import plots
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.tuning import best_options, tune
 from movielens_sbr.params import TrainingParams, TuningParams, validate_section
 from movielens_sbr.pipelines.training.nodes import model_config, validator
+
+# A matplotlib Figure: pyplot is imported only when a plot node runs.
+Figure = Any
 
 
 def search_hyperparameters(
@@ -25,6 +26,9 @@ def search_hyperparameters(
     The best options are not applied automatically: copy them into
     parameters_training.yml after reading the trials.
     """
+    # Here, not at the top: Optuna and TensorFlow load only when the search runs.
+    from movielens_sbr.model.tuning import best_options, tune
+
     training: TrainingParams = validate_section("training", training_params)
     tuning: TuningParams = validate_section("tuning", tuning_params)
     valid = SessionArrays.from_frame(valid_sessions)
@@ -56,6 +60,8 @@ def search_hyperparameters(
     }
 
 
-def plot_tuning(tuning_trials: pd.DataFrame) -> plt.Figure:
+def plot_tuning(tuning_trials: pd.DataFrame) -> Figure:
     """Validation metric per trial with the best so far, and against each option."""
+    from movielens_sbr import plots
+
     return plots.tuning_trials(tuning_trials)
