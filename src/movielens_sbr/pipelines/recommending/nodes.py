@@ -15,11 +15,21 @@ def recommend_batch(
     train_sessions: pd.DataFrame,
     sessions: pd.DataFrame,
     params: dict,
+    evaluation_params: dict,
+    seed: int,
 ) -> pd.DataFrame:
     """Top-N next movies after each whole session (``session_id, item`` events in order)
-    from the Keras step model (not imported here: it loads TensorFlow)."""
+    from the Keras step model (not imported here: it loads TensorFlow), or from a baseline
+    fitted with the evaluation's options and the run's seed, as in the evaluation."""
     config: RecommendingParams = validate_section("recommending", params)
-    recommender = Recommender(gru4rec_model, item_index, movies, train_sessions=train_sessions)
+    recommender = Recommender(
+        gru4rec_model,
+        item_index,
+        movies,
+        train_sessions=train_sessions,
+        baseline_options=validate_section("evaluation", evaluation_params).baselines,
+        seed=seed,
+    )
     return recommender.recommend_sessions(
         sessions,
         config.n,

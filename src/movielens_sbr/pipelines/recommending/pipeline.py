@@ -22,6 +22,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "train_sessions",
                     "sessions_to_recommend",
                     "params:recommending",
+                    "params:evaluation",
+                    "params:seed",
                 ],
                 "session_recommendations",
                 name="recommend_batch",
