@@ -444,6 +444,15 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=640, help="timed training steps")
     parser.add_argument("--eval-predictions", type=int, default=20_000)
     parser.add_argument("--no-table", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="JSON merged by size (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        nargs="+",
+        help="only rewrite the table from these results files (merged by size)",
+    )
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -453,8 +462,14 @@ def main() -> None:
         run_step(args.step, args.work, args.n_events, args)
         return
 
+    if args.table_from:
+        merged: dict = {}
+        for path in args.table_from:
+            merged.update(json.loads(path.read_text()))
+        write_table(merged)
+        return
     command = "python " + " ".join(["scripts/benchmark_scale.py", *sys.argv[1:]])
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
     for n_events in (parse_size(size) for size in args.sizes.split(",")):
         work = WORK / label(n_events)
         work.mkdir(parents=True, exist_ok=True)
@@ -485,8 +500,8 @@ def main() -> None:
                 flush=True,
             )
             results[label(n_events)] = entry
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=1, default=str))
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            args.results.write_text(json.dumps(results, indent=1, default=str))
     if not args.no_table:
         write_table(results)
 

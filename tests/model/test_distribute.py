@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, train
+from movielens_sbr.model.gru4rec import GRU4RecConfig, distribution_strategy, train
 
 N_ITEMS = 40
 
@@ -21,20 +21,20 @@ def sessions() -> SessionArrays:
 
 def config(**changes) -> GRU4RecConfig:
     """Sampled cross-entropy (in-batch and sampled negatives, logQ), as at 85k items."""
-    return GRU4RecConfig(
-        layers=(16,),
-        embedding="constrained",
-        loss="sampled_cross_entropy",
-        n_sample=8,
-        batch_size=4,
-        steps_per_call=8,
-        optimizer="adagrad",
-        learning_rate=0.05,
-        momentum=0.1,
-        epochs=2,
-        seed=1,
-        **changes,
-    )
+    options = {
+        "layers": (16,),
+        "embedding": "constrained",
+        "loss": "sampled_cross_entropy",
+        "n_sample": 8,
+        "batch_size": 4,
+        "steps_per_call": 8,
+        "optimizer": "adagrad",
+        "learning_rate": 0.05,
+        "momentum": 0.1,
+        "epochs": 2,
+        "seed": 1,
+    }
+    return GRU4RecConfig(**{**options, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,12 @@ def test_batch_must_divide_among_replicas():
 
     with pytest.raises(ValueError, match="multiple of the 2 replicas"):
         train(sessions(), N_ITEMS, config(batch_size=3), strategy=TwoReplicas("/cpu:0"))
+
+
+def test_strategies_by_parameter_name():
+    assert distribution_strategy("none") is None
+    one = distribution_strategy("one_device")
+    assert isinstance(one, tf.distribute.OneDeviceStrategy) and one.num_replicas_in_sync == 1
+    assert isinstance(distribution_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    with pytest.raises(ValueError, match="one_device"):
+        distribution_strategy("tpu")

@@ -413,6 +413,19 @@ def _check_checkpoint(meta: dict, config: GRU4RecConfig, fingerprint: str, path:
         )
 
 
+def distribution_strategy(name: str) -> tf.distribute.Strategy | None:
+    """The ``training.distribute`` strategy: none, one_device (first GPU, else the CPU) or
+    mirrored (every local GPU; the CPU when there is none)."""
+    if name == "none":
+        return None
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise ValueError(f"distribute must be one of none, one_device, mirrored; got {name!r}")
+
+
 @dataclass
 class TrainingResult:
     """The best model found and what happened in every epoch."""

@@ -9,14 +9,19 @@ import pandas as pd
 from movielens_sbr import plots
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, train
+from movielens_sbr.model.gru4rec import (
+    GRU4RecConfig,
+    GRU4RecScorer,
+    distribution_strategy,
+    train,
+)
 from movielens_sbr.params import TrainingParams, validate_section
 
 
 def model_config(config: TrainingParams, seed: int) -> GRU4RecConfig:
     """The model's configuration from the validated training parameters."""
     return GRU4RecConfig(
-        **config.model_dump(exclude={"layers", "eval_batch_size", "resume"}),
+        **config.model_dump(exclude={"layers", "eval_batch_size", "resume", "distribute"}),
         layers=tuple(config.layers),
         seed=seed,
     )
@@ -65,6 +70,7 @@ def train_gru4rec(
         validator(valid, n_items, config) if valid.n_sessions else None,
         checkpoint_dir=checkpoint_dir,
         resume=config.resume,
+        strategy=distribution_strategy(config.distribute),
     )
     history = {
         "config": result.config,
