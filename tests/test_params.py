@@ -40,6 +40,7 @@ def test_shipped_parameter_files_are_valid():
         ("sessions", {"test_fraction": 0}, "sessions.test_fraction"),
         ("training", {"dropout_hidden": 1.0}, "training.dropout_hidden"),
         ("training", {"resume": "maybe"}, "training.resume"),
+        ("training", {"distribute": "tpu"}, "training.distribute"),
         ("ingestion", {"on_bad_lines": "ignore"}, "ingestion.on_bad_lines"),
         ("ingestion", {"max_skipped_fraction": 2}, "ingestion.max_skipped_fraction"),
         ("ingestion", {"on_bad_line": "skip"}, "ingestion.on_bad_line"),

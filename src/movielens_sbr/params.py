@@ -84,6 +84,8 @@ class TrainingParams(_Strict):
     eval_batch_size: int = Field(1024, gt=0)
     # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
     resume: bool = False
+    # tf.distribute strategy of the training loop (docs/scaling.md).
+    distribute: Literal["none", "one_device", "mirrored"] = "none"
 
     @model_validator(mode="after")
     def _positive_layers(self) -> TrainingParams:

@@ -103,3 +103,15 @@ def test_markov_through_the_evaluator():
     assert predictions.greater.tolist() == [0, 3, 0]
     assert predictions.equal.tolist() == [0, 0, 0]
     assert predictions.metrics([1]) == {"recall@1": 2 / 3, "mrr@1": 2 / 3, "ndcg@1": 2 / 3}
+
+
+def test_markov_keeps_a_sparse_transition_matrix_for_large_catalogues():
+    n_items = 200_000  # dense float32 scores would take 160 GB
+    train = arrays_of([[5, 199_999, 7], [7, 5]])
+    markov = Markov(train, n_items)
+    assert markov.transitions.nnz == 3
+    markov.start(2)
+    scores = markov.step(np.array([5, 7], dtype=np.int32))
+    assert scores.shape == (2, n_items) and scores.dtype == np.float32
+    assert scores[0, 199_999] > 1 > scores[0, 7] > scores[0, 0] == 0
+    assert scores[1, 5] > 1

@@ -7,7 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from movielens_sbr.evaluation.evaluator import Predictions, evaluate, padded
+from movielens_sbr.evaluation.evaluator import (
+    Predictions,
+    batch_size_for_memory,
+    evaluate,
+    padded,
+)
 from movielens_sbr.evaluation.metrics import ranking_metrics
 from movielens_sbr.model.batching import SessionArrays
 
@@ -200,6 +205,28 @@ def test_small_batches_give_the_same_predictions_as_one_batch(exclude_seen):
         assert split.metrics([1, 5, 10], "average") == pytest.approx(
             whole.metrics([1, 5, 10], "average")
         )
+
+
+def test_memory_budget_caps_the_batch_size_without_changing_predictions():
+    # 85k items at 20 bytes per score: 2 GiB holds 1263 sessions, 1 MiB none (so 1).
+    assert batch_size_for_memory(85_000, 2048) == 1263
+    assert batch_size_for_memory(85_000, 1) == 1
+    rng = np.random.default_rng(1)
+    n_items = 30
+    sessions = [rng.integers(0, n_items, size=int(n)).tolist() for n in rng.integers(1, 9, 25)]
+    arrays = arrays_of(sessions)
+    starts = []
+
+    class Counting(PrefixScorer):
+        def start(self, n_sessions):
+            starts.append(n_sessions)
+            super().start(n_sessions)
+
+    whole = evaluate(PrefixScorer(n_items), arrays, n_items, memory_mb=None)
+    # 30 items * 20 bytes = 600 bytes per session: 0.003 MiB holds 5 sessions.
+    capped = evaluate(Counting(n_items), arrays, n_items, memory_mb=0.003)
+    assert max(starts) == 5 and len(starts) > 1
+    assert np.array_equal(sorted_predictions(capped), sorted_predictions(whole))
 
 
 def test_predictions_metrics_delegate_to_ranking_metrics():

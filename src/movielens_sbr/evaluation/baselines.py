@@ -32,28 +32,38 @@ class Markov:
     """Item-to-item transitions: what followed the current item in training sessions.
 
     Items never seen after the current one all score 0; popularity, scaled below one
-    transition, orders them instead of leaving a block of ties.
+    transition, orders them instead of leaving a block of ties. The transition counts are
+    a sparse matrix (at most one entry per training event), so 85k items need tens of MB,
+    not the 29 GB of a dense ``[n_items, n_items]`` float32 matrix.
     """
 
     name = "markov"
 
     def __init__(self, train: SessionArrays, n_items: int):
+        import scipy.sparse
+
         follows = np.ones(len(train.items), dtype=bool)
         follows[train.offsets[1:-1]] = False  # the first event of a session follows nothing
         follows[0] = False
         current = train.items[np.flatnonzero(follows) - 1].astype(np.int64)
         following = train.items[follows].astype(np.int64)
-        transitions = np.bincount(current * n_items + following, minlength=n_items * n_items)
+        # Duplicates are summed: entry (a, b) counts the transitions a -> b.
+        self.transitions = scipy.sparse.csr_matrix(
+            (np.ones(len(current)), (current, following)), shape=(n_items, n_items)
+        )
         popularity = item_counts(train, n_items)
-        self.scores = (
-            transitions.reshape(n_items, n_items) + popularity / (popularity.max() + 1.0)
-        ).astype(np.float32)
+        self.tie_break = popularity / (popularity.max() + 1.0)
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Every item's score row, dense ``[n_items, n_items]``: for small catalogues only."""
+        return self.step(np.arange(self.transitions.shape[0]))
 
     def start(self, n_sessions: int) -> None:
         pass
 
     def step(self, items: np.ndarray) -> np.ndarray:
-        return self.scores[items]
+        return (self.transitions[items].toarray() + self.tie_break).astype(np.float32)
 
 
 # Session-based baselines (Ludewig & Jannach 2018, "Evaluation of session-based

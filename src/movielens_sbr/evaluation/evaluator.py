@@ -53,6 +53,18 @@ def padded(sessions: SessionArrays, order: np.ndarray) -> np.ndarray:
     return matrix
 
 
+# Bytes per (session, item) alive during one step: the scorer's float32 scores (and, for
+# TensorFlow, its own output buffer), the masked copy, the seen mask and the two
+# comparison masks of ``count_above``. Measured peaks stay below this (docs/benchmarks.md).
+BYTES_PER_SCORE = 20
+DEFAULT_MEMORY_MB = 2048.0
+
+
+def batch_size_for_memory(n_items: int, memory_mb: float, bytes_per_score: int = BYTES_PER_SCORE):
+    """Sessions per batch whose per-step score arrays fit in ``memory_mb`` (at least 1)."""
+    return max(1, int(memory_mb * 2**20) // (n_items * bytes_per_score))
+
+
 def evaluate(
     scorer: SessionScorer,
     sessions: SessionArrays,
@@ -61,14 +73,19 @@ def evaluate(
     batch_size: int = 1024,
     exclude_seen: bool = True,
     top_k: int = 0,
+    memory_mb: float | None = DEFAULT_MEMORY_MB,
 ) -> Predictions:
     """Rank the true next item against all ``n_items`` at every position of every session.
 
     With ``exclude_seen`` the items already in the session prefix are removed from the
     ranking (a MovieLens user rates a movie once, so they can never be the next item).
     With ``top_k`` > 0 the ``top_k`` recommended items of every prediction are kept too
-    (for coverage and popularity bias).
+    (for coverage and popularity bias). ``batch_size`` is lowered so that a batch's score
+    arrays fit in ``memory_mb`` (``batch_size_for_memory``; by default 2 GiB, where 1024
+    sessions fit up to 100k items); the batch size never changes the results.
     """
+    if memory_mb is not None:
+        batch_size = min(batch_size, batch_size_for_memory(n_items, memory_mb))
     lengths = sessions.lengths
     order = np.flatnonzero(lengths >= 2)
     order = order[np.argsort(-lengths[order], kind="stable")]

@@ -9,6 +9,7 @@ chunk of steps, and only the item ids of each chunk travel from host to graph.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -158,14 +159,38 @@ def _make_optimizer(config: GRU4RecConfig) -> keras.optimizers.Optimizer:
 class _Trainer:
     """Holds the lane hidden states as variables and the compiled chunk of training steps."""
 
-    def __init__(self, network: GRU4RecNetwork, config: GRU4RecConfig, item_counts: np.ndarray):
+    def __init__(
+        self,
+        network: GRU4RecNetwork,
+        config: GRU4RecConfig,
+        item_counts: np.ndarray,
+        strategy: tf.distribute.Strategy | None = None,
+    ):
+        """Build under ``strategy.scope()`` when a strategy is given (see ``train``)."""
         self.network = network
         self.config = config
+        self.strategy = strategy
+        self.n_replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+        if config.batch_size % self.n_replicas:
+            raise ValueError(
+                f"training.batch_size={config.batch_size} must be a multiple of the "
+                f"{self.n_replicas} replicas: each replica runs batch_size / replicas lanes"
+            )
         self.optimizer = _make_optimizer(config)
         self.optimizer.build(network.trainable_variables)
+        lanes = config.batch_size // self.n_replicas
+        # Each replica keeps the hidden states of its own lanes (on-read synchronisation:
+        # never averaged across replicas); without a strategy, plain variables.
+        sync = (
+            {}
+            if strategy is None
+            else {
+                "synchronization": tf.VariableSynchronization.ON_READ,
+                "aggregation": tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            }
+        )
         self.states = [
-            tf.Variable(tf.zeros((config.batch_size, size)), trainable=False)
-            for size in config.layers
+            tf.Variable(tf.zeros((lanes, size)), trainable=False, **sync) for size in config.layers
         ]
         # In-batch negatives follow popularity, extra ones popularity^alpha (+1: no zeros).
         counts = item_counts.astype(np.float64) + 1.0
@@ -188,6 +213,9 @@ class _Trainer:
             return full_cross_entropy(hidden, weights, bias, targets, valid)
         # Stateless draws keyed by (seed, optimizer step): the same negatives after a resume.
         step = tf.cast(self.optimizer.iterations.value, tf.int64)
+        if self.n_replicas > 1:  # each replica draws its own negatives
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            step = step * self.n_replicas + tf.cast(replica, tf.int64)
         negatives = sample_negatives(
             self.sample_cdf, config.n_sample, tf.stack([tf.constant(config.seed, tf.int64), step])
         )
@@ -200,23 +228,50 @@ class _Trainer:
             hidden, weights, bias, targets, valid, negatives, log_q, config.logq
         )
 
+    def _train_step(self, inputs, targets, reset, valid):
+        """One step on this replica's lanes; the arguments are the global ``[batch]`` rows."""
+        if self.n_replicas > 1:
+            # Replica r owns lanes [r * lanes, (r + 1) * lanes) of the schedule; its loss is
+            # weighted by its share of the valid lanes so that the summed gradients equal
+            # those of the mean over the global batch.
+            context = tf.distribute.get_replica_context()
+            lanes = self.config.batch_size // self.n_replicas
+            begin = context.replica_id_in_sync_group * lanes
+            global_valid = tf.reduce_sum(tf.cast(valid, tf.float32))
+            inputs, targets, reset, valid = (
+                tensor[begin : begin + lanes] for tensor in (inputs, targets, reset, valid)
+            )
+            share = tf.reduce_sum(tf.cast(valid, tf.float32)) / tf.maximum(global_valid, 1.0)
+        keep = 1.0 - tf.cast(reset, tf.float32)[:, None]
+        for state in self.states:
+            state.assign(state * keep)
+        variables = self.network.trainable_variables
+        with tf.GradientTape() as tape:
+            hidden, *new_states = self.network.trunk(
+                [inputs, *[state.value() for state in self.states]], training=True
+            )
+            loss = self._loss(hidden, targets, valid)
+            if self.n_replicas > 1:
+                loss = loss * share
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        for state, new_state in zip(self.states, new_states, strict=True):
+            state.assign(new_state)
+        return loss
+
     def _train_chunk(self, inputs, targets, reset, valid):
         total_loss = tf.constant(0.0)
-        variables = self.network.trainable_variables
         for step in tf.range(tf.shape(inputs)[0]):
-            keep = 1.0 - tf.cast(reset[step], tf.float32)[:, None]
-            for state in self.states:
-                state.assign(state * keep)
-            with tf.GradientTape() as tape:
-                hidden, *new_states = self.network.trunk(
-                    [inputs[step], *[state.value() for state in self.states]], training=True
+            rows = (inputs[step], targets[step], reset[step], valid[step])
+            if self.strategy is None:
+                total_loss += self._train_step(*rows)
+            else:
+                # The step, not the chunk, is what runs per replica: the gradient all-reduce
+                # must happen inside strategy.run, which a nested tf.function would hide.
+                per_replica = self.strategy.run(self._train_step, args=rows)
+                total_loss += self.strategy.reduce(
+                    tf.distribute.ReduceOp.SUM, per_replica, axis=None
                 )
-                loss = self._loss(hidden, targets[step], valid[step])
-            gradients = tape.gradient(loss, variables)
-            self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-            for state, new_state in zip(self.states, new_states, strict=True):
-                state.assign(new_state)
-            total_loss += loss
         return total_loss
 
     def run_epoch(
@@ -358,6 +413,19 @@ def _check_checkpoint(meta: dict, config: GRU4RecConfig, fingerprint: str, path:
         )
 
 
+def distribution_strategy(name: str) -> tf.distribute.Strategy | None:
+    """The ``training.distribute`` strategy: none, one_device (first GPU, else the CPU) or
+    mirrored (every local GPU; the CPU when there is none)."""
+    if name == "none":
+        return None
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise ValueError(f"distribute must be one of none, one_device, mirrored; got {name!r}")
+
+
 @dataclass
 class TrainingResult:
     """The best model found and what happened in every epoch."""
@@ -377,6 +445,7 @@ def train(
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> TrainingResult:
     """Train GRU4Rec with session-parallel mini-batches, keeping the best epoch on validation.
 
@@ -388,12 +457,17 @@ def train(
     optimizer state, epoch, history, the shuffling RNG state and the best weights so far);
     ``resume=True`` continues from it, ending exactly where an uninterrupted run with the
     same seed ends. ``on_epoch_end(epoch, record)`` is called after the checkpoint.
+
+    With a ``tf.distribute`` ``strategy`` the variables are created in its scope and each
+    step runs on every replica, each on its own block of ``batch_size / replicas`` lanes of
+    the same schedule (docs/scaling.md).
     """
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    network = GRU4RecNetwork(n_items, config)
     item_counts = np.bincount(train_sessions.items, minlength=n_items)
-    trainer = _Trainer(network, config, item_counts)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        network = GRU4RecNetwork(n_items, config)
+        trainer = _Trainer(network, config, item_counts, strategy)
     history: list[dict] = []
     best_score, best_epoch, best_weights = -np.inf, 0, None
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None

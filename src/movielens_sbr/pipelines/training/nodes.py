@@ -26,7 +26,7 @@ def model_config(config: TrainingParams, seed: int) -> GRU4RecConfig:
     from movielens_sbr.model.gru4rec import GRU4RecConfig
 
     return GRU4RecConfig(
-        **config.model_dump(exclude={"layers", "eval_batch_size", "resume"}),
+        **config.model_dump(exclude={"layers", "eval_batch_size", "resume", "distribute"}),
         layers=tuple(config.layers),
         seed=seed,
     )
@@ -67,7 +67,7 @@ def train_gru4rec(
     Every epoch ends with a checkpoint in ``checkpoint_dir``; ``training.resume`` continues
     from the last one.
     """
-    from movielens_sbr.model.gru4rec import train
+    from movielens_sbr.model.gru4rec import distribution_strategy, train
 
     config: TrainingParams = validate_section("training", params)
     n_items = len(item_index)
@@ -80,6 +80,7 @@ def train_gru4rec(
         validator(valid, n_items, config) if valid.n_sessions else None,
         checkpoint_dir=checkpoint_dir,
         resume=config.resume,
+        strategy=distribution_strategy(config.distribute),
     )
     history = {
         "config": result.config,

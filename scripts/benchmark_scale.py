@@ -1,0 +1,601 @@
+"""Scaling benchmark on a synthetic log shaped like MovieLens 32M: time and peak memory per step.
+
+Usage:
+    python scripts/benchmark_scale.py [--sizes 1M,4M,16M,32M] [--train-steps 640]
+        [--eval-predictions 20000] [--set SECTION.KEY=VALUE ...] [--no-table]
+
+For each size, the log is generated (``movielens_sbr.data.synthetic``, seed 0) and written
+as an ML-32M zip, then every step runs in its own Python process, so that the peak
+resident memory (``ru_maxrss``) reported for a step is that step's alone (with its
+inputs loaded from Parquet and its libraries imported, as a Kedro node would have):
+
+- ``ingest``: ratings.csv and movies.csv of the zip -> the ``ratings`` and ``movies`` frames;
+- ``sessions``: order + sessionise, cleanse, time split, item index (conf/base parameters);
+- ``train``: the lane schedule of one epoch, then ``--train-steps`` compiled training steps
+  after two warm-up chunks (tracing), with ``training.loss=sampled_cross_entropy`` and
+  ``n_sample=2048``; one epoch is extrapolated as schedule time + epoch steps x time per step;
+- ``evaluate``: GRU4Rec ranking every item on a seeded sample of test sessions holding
+  ``--eval-predictions`` predictions, in batches capped by the evaluator's memory budget,
+  extrapolated to all test predictions by the count of predictions;
+- ``baselines``: POP and Markov fitted on all train sessions, scored on the same sample.
+
+Results are merged by size into data/08_reporting/benchmarks/scale.json (so sizes can be
+run separately) and the table "Scaling: synthetic ML-32M shape" of docs/benchmarks.md is
+rewritten from it. Absolute times drift on a shared machine: each step records the load
+average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RESULTS = ROOT / "data" / "08_reporting" / "benchmarks" / "scale.json"
+WORK = ROOT / "data" / "02_intermediate" / "scale"
+STEPS = ("generate", "ingest", "sessions", "train", "evaluate", "baselines")
+DEFAULT_OVERRIDES = ["training.loss=sampled_cross_entropy", "training.n_sample=2048"]
+TABLE_START = "<!-- scale table: written by scripts/benchmark_scale.py -->"
+TABLE_END = "<!-- /scale table -->"
+
+
+def load_parameters(overrides: list[str] = ()) -> dict:
+    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated.
+
+    The same as scripts/benchmark.py's, without importing it: that module imports
+    TensorFlow, which would add ~0.5 GB to the measured peak of every step.
+    """
+    from movielens_sbr.params import validate_parameters
+
+    params: dict = {}
+    for path in sorted((ROOT / "conf" / "base").glob("parameters*.yml")):
+        params.update(yaml.safe_load(path.read_text()))
+    for override in overrides:
+        key, value = override.split("=", 1)
+        section, name = key.split(".", 1)
+        params[section][name] = yaml.safe_load(value)
+    validate_parameters(params)
+    return params
+
+
+def git_commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() or "unknown"
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper()
+    factor = {"K": 1_000, "M": 1_000_000}.get(text[-1], 1)
+    return int(float(text.rstrip("KM")) * factor)
+
+
+def label(n_events: int) -> str:
+    return f"{n_events / 1e6:g}M"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Clock:
+    """Wall-clock and CPU seconds and the peak RSS so far, per named part of a step."""
+
+    def __init__(self):
+        self.parts: dict[str, dict] = {}
+        self.inputs_rss_mb = rss_mb()
+
+    def __call__(self, name: str, function, *args, **kwargs):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        value = function(*args, **kwargs)
+        self.parts[name] = {
+            "seconds": time.perf_counter() - started,
+            # CPU seconds of all the process's threads: less sensitive than wall-clock time
+            # to the other jobs sharing the cores.
+            "cpu_seconds": time.process_time() - cpu_started,
+            "peak_rss_mb_so_far": peak_rss_mb(),
+        }
+        return value
+
+
+# --- the steps (each runs in its own process) -------------------------------------------
+
+
+def ingest(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ratings.csv and movies.csv of an ML-32M-layout zip -> the ``ratings``/``movies`` frames,
+    through the ingestion pipeline's own nodes (ratings.csv streamed from the zip member by
+    pyarrow, checked line by line as in ``kedro run --env ml-32m``)."""
+    from movielens_sbr.data.movielens import read_archive
+    from movielens_sbr.pipelines.ingestion.nodes import parse_movies_node, parse_ratings_node
+
+    raw = read_archive(archive, "ml-32m")
+    ratings, _ = parse_ratings_node(raw, {"dataset": "ml-32m"})
+    movies, _ = parse_movies_node(raw, {"dataset": "ml-32m"})
+    return ratings, movies
+
+
+def step_generate(work: Path, n_events: int, args) -> dict:
+    from movielens_sbr.data.synthetic import generate, write_archive
+
+    clock = Clock()
+    ratings, movies = clock("generate", generate, n_events, seed=0)
+    clock("write_zip", write_archive, ratings, movies, work / "ml-32m-synthetic.zip")
+    return {
+        "parts": clock.parts,
+        "users": int(ratings["user"].nunique()),
+        "items_rated": int(ratings["item"].nunique()),
+        "zip_mb": (work / "ml-32m-synthetic.zip").stat().st_size / 2**20,
+    }
+
+
+def step_ingest(work: Path, n_events: int, args) -> dict:
+    clock = Clock()
+    ratings, movies = clock("parse", ingest, work / "ml-32m-synthetic.zip")
+    result = {"parts": clock.parts, "ratings": len(ratings), "movies": len(movies)}
+    ratings.to_parquet(work / "ratings.parquet")  # hand-over to the next step, not timed
+    return result
+
+
+def step_sessions(work: Path, n_events: int, args) -> dict:
+    from movielens_sbr.data import sessions
+
+    params = load_parameters(args.set)
+    config = params["sessions"]
+    ratings = pd.read_parquet(work / "ratings.parquet")
+    clock = Clock()
+    events = clock("order", sessions.order_events, ratings, config["tie_order"], params["seed"])
+    del ratings
+    events = clock("sessionise", sessions.sessionize, events, "gap", config["gap_minutes"])
+    n_sessions_raw = int(events["session_id"].iloc[-1]) + 1
+    events, rounds = clock(
+        "cleanse",
+        sessions.cleanse,
+        events,
+        config["min_session_length"],
+        config["min_item_support"],
+        config["collapse_repeats"],
+    )
+    events["session_id"] = pd.factorize(events["session_id"])[0]
+    train, valid, test, _ = clock(
+        "split",
+        sessions.split_by_time,
+        events,
+        config["valid_fraction"],
+        config["test_fraction"],
+        config["min_session_length"],
+    )
+    del events
+
+    def index_and_attach():
+        item_index = sessions.build_item_index(train)
+        return item_index, *(sessions.attach_item_idx(s, item_index) for s in (train, valid, test))
+
+    item_index, train, valid, test = clock("item_index", index_and_attach)
+    for name, frame in (("train", train), ("valid", valid), ("test", test)):
+        frame.to_parquet(work / f"{name}.parquet")
+    item_index.to_parquet(work / "item_index.parquet")
+    return {
+        "parts": clock.parts,
+        "sessions_before_cleansing": n_sessions_raw,
+        "cleansing_rounds": len(rounds),
+        "n_items": len(item_index),
+        **{
+            name: sessions.describe_split(frame)
+            for name, frame in (("train", train), ("test", test))
+        },
+    }
+
+
+def step_train(work: Path, n_events: int, args) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from movielens_sbr.model.batching import SessionArrays, lane_schedule
+    from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer
+    from movielens_sbr.params import validate_section
+    from movielens_sbr.pipelines.training.nodes import model_config
+
+    params = load_parameters([*DEFAULT_OVERRIDES, *args.set])
+    config = model_config(validate_section("training", params["training"]), params["seed"])
+    train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
+    n_items = len(pd.read_parquet(work / "item_index.parquet"))
+    clock = Clock()
+    train = clock("session_arrays", SessionArrays.from_frame, train_frame)
+    del train_frame
+    rng = np.random.default_rng(config.seed)
+    schedule = clock("lane_schedule", lane_schedule, train, config.batch_size, rng)
+    keras.utils.set_random_seed(config.seed)
+    network = GRU4RecNetwork(n_items, config)
+    trainer = clock("build", _Trainer, network, config, np.bincount(train.items, minlength=n_items))
+    per_call = config.steps_per_call
+    n_calls = 2 + max(1, args.train_steps // per_call)
+    if n_calls * per_call > schedule.n_steps:
+        raise ValueError(
+            f"The epoch has only {schedule.n_steps} steps: lower --train-steps "
+            f"(needs {n_calls * per_call} with the warm-up)"
+        )
+
+    def chunk(i: int):
+        part = slice(i * per_call, (i + 1) * per_call)
+        return trainer.train_chunk(
+            tf.constant(schedule.inputs[part]),
+            tf.constant(schedule.targets[part]),
+            tf.constant(schedule.reset[part]),
+            tf.constant(schedule.valid[part]),
+        )
+
+    clock("warm_up", lambda: [float(chunk(i)) for i in range(2)])
+    losses = clock("timed_steps", lambda: [float(chunk(i)) for i in range(2, n_calls)])
+    seconds = clock.parts["timed_steps"]["seconds"]
+    timed_steps = (n_calls - 2) * per_call
+    per_step = seconds / timed_steps
+    cpu_per_step = clock.parts["timed_steps"]["cpu_seconds"] / timed_steps
+    network.to_step_model().save(work / "model.keras")
+    return {
+        "parts": clock.parts,
+        "config": {
+            k: getattr(config, k)
+            for k in ("layers", "embedding", "loss", "n_sample", "batch_size", "optimizer")
+        },
+        "n_items": n_items,
+        "train_events": len(train.items),
+        "epoch_steps": schedule.n_steps,
+        "epoch_events": schedule.n_events,
+        "timed_steps": timed_steps,
+        "seconds_per_step": per_step,
+        "events_per_second": float(schedule.valid[2 * per_call : n_calls * per_call].sum())
+        / seconds,
+        "mean_loss_timed": float(np.mean(losses) / per_call),
+        "epoch_seconds_extrapolated": clock.parts["lane_schedule"]["seconds"]
+        + schedule.n_steps * per_step,
+        "epoch_cpu_seconds_extrapolated": clock.parts["lane_schedule"]["cpu_seconds"]
+        + schedule.n_steps * cpu_per_step,
+    }
+
+
+def _sample(test, n_predictions: int, seed: int):
+    """Seeded test sessions holding about ``n_predictions`` predictions, and the total."""
+    predictions = np.maximum(test.lengths - 1, 0)
+    order = np.random.default_rng(seed).permutation(test.n_sessions)
+    keep = order[: int(np.searchsorted(np.cumsum(predictions[order]), n_predictions)) + 1]
+    return test.subset(np.sort(keep)), int(predictions[keep].sum()), int(predictions.sum())
+
+
+def _timed_evaluation(clock: Clock, name: str, scorer, sample, n_items, params) -> None:
+    from movielens_sbr.evaluation.evaluator import evaluate
+
+    predictions = clock(
+        name,
+        evaluate,
+        scorer,
+        sample,
+        n_items,
+        batch_size=params["evaluation"]["batch_size"],
+        exclude_seen=params["evaluation"]["exclude_seen"],
+    )
+    clock.parts[name]["recall@20"] = predictions.metrics([20])["recall@20"]
+
+
+def step_evaluate(work: Path, n_events: int, args) -> dict:
+    import keras
+
+    from movielens_sbr.evaluation.evaluator import DEFAULT_MEMORY_MB, batch_size_for_memory
+    from movielens_sbr.model.batching import SessionArrays
+    from movielens_sbr.model.gru4rec import GRU4RecScorer
+
+    params = load_parameters(args.set)
+    n_items = len(pd.read_parquet(work / "item_index.parquet"))
+    test = SessionArrays.from_frame(
+        pd.read_parquet(work / "test.parquet", columns=["session_id", "item_idx"])
+    )
+    sample, sampled, total = _sample(test, args.eval_predictions, params["seed"])
+    model = keras.models.load_model(work / "model.keras")
+    clock = Clock()
+    _timed_evaluation(clock, "gru4rec", GRU4RecScorer(model), sample, n_items, params)
+    seconds = clock.parts["gru4rec"]["seconds"]
+    cpu_seconds = clock.parts["gru4rec"]["cpu_seconds"]
+    return {
+        "parts": clock.parts,
+        "n_items": n_items,
+        "batch_size": min(
+            params["evaluation"]["batch_size"], batch_size_for_memory(n_items, DEFAULT_MEMORY_MB)
+        ),
+        "sampled_predictions": sampled,
+        "test_predictions": total,
+        "seconds_extrapolated": seconds * total / sampled,
+        "cpu_seconds_extrapolated": cpu_seconds * total / sampled,
+    }
+
+
+def step_baselines(work: Path, n_events: int, args) -> dict:
+    from movielens_sbr.evaluation.baselines import Markov, Popularity
+    from movielens_sbr.model.batching import SessionArrays
+
+    params = load_parameters(args.set)
+    n_items = len(pd.read_parquet(work / "item_index.parquet"))
+    train = SessionArrays.from_frame(
+        pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
+    )
+    test = SessionArrays.from_frame(
+        pd.read_parquet(work / "test.parquet", columns=["session_id", "item_idx"])
+    )
+    sample, sampled, total = _sample(test, args.eval_predictions, params["seed"])
+    clock = Clock()
+    result: dict = {"sampled_predictions": sampled, "test_predictions": total}
+    for cls in (Popularity, Markov):
+        scorer = clock(f"{cls.name}_fit", cls, train, n_items)
+        _timed_evaluation(clock, cls.name, scorer, sample, n_items, params)
+        for kind in ("seconds", "cpu_seconds"):
+            result[f"{cls.name}_{kind}_extrapolated"] = (
+                clock.parts[f"{cls.name}_fit"][kind] + clock.parts[cls.name][kind] * total / sampled
+            )
+    # Not run: what the dense matrices of the other baselines would take (float32).
+    result["dense_gb_not_run"] = {
+        "sr/iknn: [n_items, n_items], each": n_items**2 * 4 / 1e9,
+        "sknn/vsknn: [train sessions, n_items], each": train.n_sessions * n_items * 4 / 1e9,
+    }
+    result["parts"] = clock.parts
+    result["train_sessions"] = train.n_sessions
+    return result
+
+
+STEP_FUNCTIONS = {
+    "generate": step_generate,
+    "ingest": step_ingest,
+    "sessions": step_sessions,
+    "train": step_train,
+    "evaluate": step_evaluate,
+    "baselines": step_baselines,
+}
+
+
+def run_step(name: str, work: Path, n_events: int, args) -> None:
+    """Child process: run one step and write its JSON beside the data."""
+    load_before = os.getloadavg()
+    rss_at_start = rss_mb()  # interpreter and libraries, before the step loads anything
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = STEP_FUNCTIONS[name](work, n_events, args)
+    result.update(
+        {
+            "step_seconds": time.perf_counter() - started,
+            "step_cpu_seconds": time.process_time() - cpu_started,
+            "peak_rss_mb": peak_rss_mb(),
+            "rss_at_start_mb": rss_at_start,
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        }
+    )
+    (work / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+# --- the parent: sizes, results, table ---------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1M,4M,16M,32M", help="events, e.g. 1M,4M")
+    parser.add_argument("--steps", default=",".join(STEPS), help="subset of " + ",".join(STEPS))
+    parser.add_argument("--train-steps", type=int, default=640, help="timed training steps")
+    parser.add_argument("--eval-predictions", type=int, default=20_000)
+    parser.add_argument("--no-table", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="JSON merged by size (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        nargs="+",
+        help="only rewrite the table from these results files (merged by size)",
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--n-events", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        run_step(args.step, args.work, args.n_events, args)
+        return
+
+    if args.table_from:
+        merged: dict = {}
+        for path in args.table_from:
+            merged.update(json.loads(path.read_text()))
+        write_table(merged)
+        return
+    command = "python " + " ".join(["scripts/benchmark_scale.py", *sys.argv[1:]])
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    for n_events in (parse_size(size) for size in args.sizes.split(",")):
+        work = WORK / label(n_events)
+        work.mkdir(parents=True, exist_ok=True)
+        entry = results.get(label(n_events), {})
+        entry.update(
+            {
+                "n_events": n_events,
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "command": command,
+                "git_commit": git_commit(),
+                "cores": os.cpu_count(),
+            }
+        )
+        for name in args.steps.split(","):
+            print(f"[{label(n_events)}] {name} ...", flush=True)
+            child = [sys.executable, __file__, "--step", name, "--work", str(work)]
+            child += ["--n-events", str(n_events), "--train-steps", str(args.train_steps)]
+            child += ["--eval-predictions", str(args.eval_predictions)]
+            for override in args.set:
+                child += ["--set", override]
+            subprocess.run(child, check=True, cwd=ROOT)
+            entry[name] = json.loads((work / f"{name}.json").read_text())
+            entry[name]["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            print(
+                f"[{label(n_events)}] {name}: {entry[name]['step_seconds']:.1f} s, "
+                f"peak {entry[name]['peak_rss_mb']:,.0f} MB, "
+                f"load {entry[name]['load_average_after'][0]:.2f}",
+                flush=True,
+            )
+            results[label(n_events)] = entry
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            args.results.write_text(json.dumps(results, indent=1, default=str))
+    if not args.no_table:
+        write_table(results)
+
+
+def _part(part: dict, peak_key: str = "peak_rss_mb_so_far") -> tuple[float, float, float]:
+    return part["seconds"], part.get("cpu_seconds", float("nan")), part[peak_key]
+
+
+def _row_values(entry: dict) -> dict[str, tuple[float, float, float, str]]:
+    """Per reported step: (wall s, CPU s, peak RSS MB, note) for one size."""
+    rows: dict[str, tuple[float, float, float, str]] = {}
+    if "ingest" in entry:
+        wall, cpu, _ = _part(entry["ingest"]["parts"]["parse"])
+        rows["ingestion (zip -> frames)"] = (wall, cpu, entry["ingest"]["peak_rss_mb"], "")
+    if "sessions" in entry:
+        parts = entry["sessions"]["parts"]
+        for part, title in (
+            ("order", "sessions: order ties"),
+            ("sessionise", "sessions: sessionise"),
+            ("cleanse", "sessions: cleanse"),
+            ("split", "sessions: time split"),
+            ("item_index", "sessions: item index"),
+        ):
+            rows[title] = (*_part(parts[part]), "peak so far in the step")
+        rows["sessions: total"] = (
+            sum(p["seconds"] for p in parts.values()),
+            sum(p.get("cpu_seconds", float("nan")) for p in parts.values()),
+            entry["sessions"]["peak_rss_mb"],
+            "",
+        )
+    if "train" in entry:
+        train = entry["train"]
+        rows["training: lane schedule (1 epoch)"] = (
+            *_part(train["parts"]["lane_schedule"]),
+            "peak so far in the step",
+        )
+        rows["training: 1 epoch (extrapolated)"] = (
+            train["epoch_seconds_extrapolated"],
+            train.get("epoch_cpu_seconds_extrapolated", float("nan")),
+            train["peak_rss_mb"],
+            f"{train['timed_steps']} of {train['epoch_steps']:,} steps timed; "
+            f"{train['events_per_second']:,.0f} ev/s; {train['n_items']:,} items",
+        )
+    if "evaluate" in entry:
+        evaluation = entry["evaluate"]
+        rows["evaluation: GRU4Rec vs all items (extrapolated)"] = (
+            evaluation["seconds_extrapolated"],
+            evaluation.get("cpu_seconds_extrapolated", float("nan")),
+            evaluation["peak_rss_mb"],
+            f"{evaluation['sampled_predictions']:,} of {evaluation['test_predictions']:,} "
+            f"predictions timed; batch {evaluation['batch_size']}",
+        )
+    if "baselines" in entry:
+        baselines = entry["baselines"]
+        for name in ("pop", "markov"):
+            rows[f"evaluation: {name}, fit + all items (extrapolated)"] = (
+                baselines[f"{name}_seconds_extrapolated"],
+                baselines.get(f"{name}_cpu_seconds_extrapolated", float("nan")),
+                baselines["parts"][name]["peak_rss_mb_so_far"],
+                "same sample",
+            )
+    return rows
+
+
+def write_table(results: dict) -> None:
+    """Rewrite the scaling table of docs/benchmarks.md from every size measured so far."""
+    sizes = sorted(results.values(), key=lambda e: e["n_events"])
+    values = [_row_values(entry) for entry in sizes]
+    names = list(dict.fromkeys(name for v in values for name in v))
+    header = "| step | " + " | ".join(
+        f"{label(e['n_events'])}: wall s / CPU s / peak MB" for e in sizes
+    )
+    smallest, largest = sizes[0], sizes[-1]
+    ratio = largest["n_events"] / smallest["n_events"]
+    lines = [
+        header + f" | CPU s x{label(largest['n_events'])}/{label(smallest['n_events'])} "
+        f"(events x{ratio:g}) | CPU ratio / event ratio | peak MB ratio "
+        f"| notes at {label(largest['n_events'])} |"
+    ]
+    lines.append("| --- " * (len(sizes) + 5) + "|")
+    for name in names:
+        cells = []
+        for v in values:
+            wall, cpu, peak, _ = v.get(name, (float("nan"),) * 3 + ("",))
+            cells.append(f"{wall:,.1f} / {cpu:,.1f} / {peak:,.0f}")
+        first, last = values[0].get(name), values[-1].get(name)
+        if first and last and first[1] > 0:
+            cpu_ratio = last[1] / first[1]
+            growth = f"{cpu_ratio:,.1f} | {cpu_ratio / ratio:.2f} | {last[2] / first[2]:.1f}"
+        else:
+            growth = "- | - | -"
+        note = values[-1].get(name, (0, 0, 0, ""))[3]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {growth} | {note} |")
+    context = [
+        "",
+        "| size | date (UTC) | commit | command | cores | load average (1 min) per step |",
+    ]
+    context.append("| --- | --- | --- | --- | --- | --- |")
+    for entry in sizes:
+        loads = ", ".join(
+            f"{name} {entry[name]['load_average_before'][0]:.1f}-"
+            f"{entry[name]['load_average_after'][0]:.1f}"
+            for name in STEPS
+            if name in entry
+        )
+        context.append(
+            f"| {label(entry['n_events'])} | {entry['date'][:16]} | {entry['git_commit']} "
+            f"| `{entry['command']}` | {entry['cores']} | {loads} |"
+        )
+    shape = [
+        "",
+        "| size | users | items rated | items after cleansing | train events | "
+        "train sessions | test predictions |",
+        "| --- " * 7 + "|",
+    ]
+    for entry in sizes:
+        if "sessions" not in entry:
+            continue
+        s = entry["sessions"]
+        shape.append(
+            f"| {label(entry['n_events'])} | {entry.get('generate', {}).get('users', '-'):,} "
+            f"| {entry.get('generate', {}).get('items_rated', '-'):,} | {s['n_items']:,} "
+            f"| {s['train']['events']:,} | {s['train']['sessions']:,} "
+            f"| {s['test']['predictions']:,} |"
+        )
+    block = "\n".join([TABLE_START, *lines, *context, *shape, TABLE_END])
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    if TABLE_START in text:
+        before, rest = text.split(TABLE_START, 1)
+        text = before + block + rest.split(TABLE_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Scaling: synthetic ML-32M shape\n\n" + block + "\n"
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
