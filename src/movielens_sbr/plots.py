@@ -106,6 +106,13 @@ def metric_breakdown(table: pd.DataFrame, metric: str) -> plt.Figure:
     ]
     methods = list(dict.fromkeys(table["method"]))  # one colour per method in both panels
     colours = dict(zip(methods, plt.cm.tab10(np.arange(len(methods)) % 10), strict=True))
+    values = table.pivot_table(index=["by", "order"], columns="method", values=metric)
+    same_as = {
+        method: earlier
+        for i, method in enumerate(methods)
+        for earlier in methods[:i][::-1]
+        if np.allclose(values[method], values[earlier], equal_nan=True)
+    }
     fig, axes = plt.subplots(1, len(groups), figsize=(12, 5), squeeze=False)
     for ax, (by, label) in zip(axes[0], groups, strict=True):
         part = table[table["by"] == by].sort_values("order", kind="stable")
@@ -117,7 +124,18 @@ def metric_breakdown(table: pd.DataFrame, metric: str) -> plt.Figure:
         ax.patch.set_visible(False)
         for method in methods:
             rows = part[part["method"] == method]
-            ax.plot(rows["order"], rows[metric], marker="o", label=method, color=colours[method])
+            twin = same_as.get(method)
+            ax.plot(
+                rows["order"],
+                rows[metric],
+                marker="o",
+                label=method if twin is None else f"{method} (= {twin})",
+                color=colours[method],
+                # A line identical to an earlier one (S-POP is POP once seen items are
+                # excluded) is dashed over it, so that neither seems to be missing.
+                linestyle="-" if twin is None else "--",
+                markerfacecolor=None if twin is None else "none",
+            )
         ax.set_xticks(buckets["order"], buckets["bucket"])
         ax.set_xlabel(label)
         ax.set_ylabel(metric)

@@ -9,7 +9,12 @@ from movielens_sbr.evaluation.protocol import MethodRun, breakdown, summarise
 from movielens_sbr.evaluation.report import plot_link, render
 
 SPLITS = {
-    "parameters": {"session_mode": "gap", "tie_order": "random"},
+    "parameters": {
+        "session_mode": "gap",
+        "gap_minutes": 60.0,
+        "tie_order": "random",
+        "split_rule": "time",
+    },
     "boundaries": {"rule": "time", "valid_start": "2000-12-01", "test_start": "2000-12-10"},
     "train": {
         "events": 1000,
@@ -73,7 +78,15 @@ def example_metrics():
                 "mrr@5": {"ordered": 0.2, "shuffled": 0.1, "relative_change": -0.5},
             }
         },
-        "seconds": {"gru4rec": 0.1, "pop": 0.1, "total": 0.5},
+        "seconds": {
+            "gru4rec": 0.1,
+            "pop": 0.1,
+            "markov": 0.2,
+            "markov_shuffled": 0.15,
+            "total": 0.5,
+            "pop_fit": 0.01,
+            "markov_fit": 0.02,
+        },
     }
     metrics["dataset"] = {
         "n_items": 40,
@@ -109,11 +122,40 @@ def test_report_has_every_section_and_table():
     assert "| test | 120 | 10 | 30 | 9 | 9 | 110 |" in text
     assert f"]({plot_link('metrics.png')})" in text
     assert f"]({plot_link('breakdown.png')})" in text
+    assert "(`exclude_seen: true`)" in text
+    assert "a session ends after 60 minutes without a rating" in text
+    assert "in `random` order; split rule `time`" in text
+    # One time row per method: fit, test predictions, shuffled.
+    assert "| `gru4rec` | - | 0.10 | - |" in text
+    assert "| `markov` | 0.02 | 0.20 | 0.15 |" in text
+    assert "The whole evaluation protocol took 0.5 s." in text
     # Every table row has as many cells as its header.
     for block in text.split("\n\n"):
         rows = [line for line in block.splitlines() if line.startswith("|")]
         if rows:
             assert len({row.count(" | ") for row in rows}) == 1, block
+
+
+def test_breakdown_rows_follow_the_method_order_of_the_other_tables():
+    metrics, table = example_metrics()
+    # Built in another order than the methods of `metrics` (gru4rec, pop, markov).
+    table = table.sort_values("method", kind="stable", ascending=False)
+    text = render(metrics, table, SPLITS)
+    for heading in ("| position |", "| session length |"):
+        block = text[text.index(heading) :].split("\n\n")[0]
+        names = [line.split("`")[1] for line in block.splitlines() if line.startswith("| `")]
+        assert names == ["gru4rec", "pop", "markov"]
+
+
+def test_paired_comparison_names_how_often_the_gru_does_not_win():
+    metrics, table = example_metrics()
+    comparison = metrics["protocol"]["comparison"]
+    key = f"{comparison['selected_by']}_share_not_better"
+    comparison[key] = 0.0
+    assert "in every one of the 100 resamples" in render(metrics, table, SPLITS)
+    comparison[key] = 0.032
+    expected = f"does not beat `{comparison['baseline']}` on recall@5 in 3.2% of the 100 resamples"
+    assert expected in render(metrics, table, SPLITS)
 
 
 def test_plot_links_point_from_the_versioned_report_to_the_versioned_plot():

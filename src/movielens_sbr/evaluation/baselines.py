@@ -128,7 +128,8 @@ class SequentialRules:
     adds 1 / (j - i) to rule a -> b (session-rec's "div" weighting; no rule pruning). The
     score of b is the rule weight from the current (last) item; popularity, scaled below
     the smallest nonzero weight, orders the items without a rule. The default ``steps``
-    (20; session-rec uses 10) is the best of {5, 10, 20} on the ML-1M validation split.
+    (20; session-rec uses 10) is the best of {5, 10, 20, 50} on the ML-1M validation split
+    (docs/evaluation.md, "Baselines").
     """
 
     name = "sr"
@@ -166,7 +167,7 @@ class ItemKNN:
     self-similarity). Each row keeps its ``neighbors`` largest similarities (None keeps
     all). The score is the similarity row of the current item; popularity, scaled below
     the smallest kept similarity, orders the rest. The default of 50 neighbours is the best
-    of {50, 100, all} on the ML-1M validation split.
+    of {20, 50, 100, all} on the ML-1M validation split (docs/evaluation.md, "Baselines").
     """
 
     name = "iknn"
@@ -211,9 +212,10 @@ class SessionKNN:
     cosine on the whole session (no idf, no similarity caching).
 
     Defaults (k=50, no sampling) are the best on the ML-1M validation split of k in
-    {20, 50, 100, 200} x sample_size in {500, 1000, 2000, all}, for SKNN and V-SKNN
-    alike: with only ~4.6k training sessions, sampling (session-rec: 500 or 1000) only
-    loses neighbours, so ``recency`` does not matter with the defaults.
+    {20, 50, 100} x sample_size in {500, 1000, all}, for SKNN and V-SKNN alike
+    (docs/evaluation.md, "Baselines"): with only ~4.6k training sessions, sampling
+    (session-rec: 500 or 1000) only loses neighbours, so ``recency`` does not matter with
+    the defaults.
 
     Vectorisation: per active session the dot products with all training sessions are
     kept in a ``[n_sessions, n_train]`` array and updated by one incidence column per

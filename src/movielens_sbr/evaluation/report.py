@@ -81,7 +81,7 @@ def _all_cutoffs(metrics: dict, methods: list[str], ks: list[int]) -> list[str]:
     return _table(header, rows)
 
 
-def _comparison(comparison: dict, k: int) -> list[str]:
+def _comparison(comparison: dict, k: int, n_bootstrap: int) -> list[str]:
     if not comparison:
         return ["No paired comparison (GRU4Rec or the baselines were not evaluated)."]
     lines = [
@@ -104,23 +104,29 @@ def _comparison(comparison: dict, k: int) -> list[str]:
     lines += _table(["metric", "difference", "95 % interval"], rows)
     share = comparison.get(f"{comparison['selected_by']}_share_not_better")
     if share is not None:
-        lines += [
-            "",
-            f"In {share:.1%} of the resamples `{comparison['method']}` does not beat "
-            f"`{comparison['baseline']}` on {comparison['selected_by']}.",
-        ]
+        method, baseline = comparison["method"], comparison["baseline"]
+        sentence = (
+            f"`{method}` beats `{baseline}` on {comparison['selected_by']} in every one of the "
+            f"{n_bootstrap:,} resamples."
+            if share == 0
+            else f"`{method}` does not beat `{baseline}` on {comparison['selected_by']} in "
+            f"{share:.1%} of the {n_bootstrap:,} resamples."
+        )
+        lines += ["", sentence]
     return lines
 
 
-def _breakdown(table: pd.DataFrame, by: str, metric: str) -> list[str]:
+def _breakdown(table: pd.DataFrame, by: str, metric: str, methods: list[str]) -> list[str]:
     part = table[table["by"] == by].sort_values("order")
     if part.empty:
         return []
     buckets = part.drop_duplicates("order")
     header = [by.replace("_", " "), *buckets["bucket"].tolist()]
     rows = [["predictions"] + [f"{n:,}" for n in buckets["predictions"]]]
-    for method, rows_of_method in part.groupby("method", sort=False):
-        values = rows_of_method.set_index("order")[metric]
+    groups = dict(tuple(part.groupby("method", sort=False)))
+    # Rows in the order of the other tables, not in the order the breakdown was built.
+    for method in [m for m in methods if m in groups] + [m for m in groups if m not in methods]:
+        values = groups[method].set_index("order")[metric]
         rows.append([f"`{method}`"] + [_number(values.get(o)) for o in buckets["order"]])
     return _table(header, rows)
 
@@ -148,6 +154,29 @@ def _shuffle(check: dict, k: int) -> list[str]:
         "",
         *_table(["method", "metric", "in order", "shuffled", "change"], rows),
     ]
+
+
+def _time(seconds: dict, methods: list[str]) -> list[str]:
+    rows = [
+        [
+            f"`{method}`",
+            _number(seconds.get(f"{method}_fit"), 2),
+            _number(seconds.get(method), 2),
+            _number(seconds.get(f"{method}_shuffled"), 2),
+        ]
+        for method in methods
+    ]
+    lines = [
+        "Wall-clock seconds on the machine of this run (they grow with other jobs sharing the "
+        "CPU): fitting a baseline on train (the GRU is trained by the training pipeline), "
+        "scoring every test prediction, and scoring the shuffled sessions of the "
+        "sequentiality check.",
+        "",
+        *_table(["method", "fit s", "test predictions s", "shuffled s"], rows),
+    ]
+    if "total" in seconds:
+        lines += ["", f"The whole evaluation protocol took {seconds['total']:.1f} s."]
+    return lines
 
 
 def _splits(statistics: dict) -> list[str]:
@@ -184,6 +213,23 @@ def _splits(statistics: dict) -> list[str]:
     return lines
 
 
+def _sessions_line(parameters: dict) -> str:
+    """The session settings that change every figure, named up front."""
+    if not parameters:
+        return ""
+    mode = parameters.get("session_mode")
+    if mode == "user":
+        sessions = "a session is a user's whole history"
+    else:
+        sessions = (
+            f"a session ends after {parameters.get('gap_minutes', 0):g} minutes without a rating"
+        )
+    return (
+        f"Sessions: {sessions}; ratings of the same second in `{parameters.get('tie_order')}` "
+        f"order; split rule `{parameters.get('split_rule')}`. "
+    )
+
+
 def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> str:
     """The whole report."""
     protocol = metrics.get("protocol", {})
@@ -209,7 +255,8 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
         f"{dataset.get('n_items', 0):,} items. Ties: `{protocol.get('ties', '?')}`; items "
         f"already in the session "
         + ("removed from the ranking" if protocol.get("exclude_seen") else "kept in the ranking")
-        + f" (`exclude_seen={protocol.get('exclude_seen')}`). "
+        + f" (`exclude_seen: {str(protocol.get('exclude_seen')).lower()}`). "
+        + _sessions_line(split_statistics.get("parameters", {}))
         + (
             f"Intervals: {confidence:.0%} percentile bootstrap over test sessions, "
             f"{n_bootstrap:,} resamples, seed {protocol.get('seed')}."
@@ -233,7 +280,7 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
         "",
         "## Paired comparison",
         "",
-        *_comparison(protocol.get("comparison", {}), k),
+        *_comparison(protocol.get("comparison", {}), k, n_bootstrap),
         "",
         "## Every cut-off",
         "",
@@ -246,9 +293,9 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
         "",
         f"![Recall@{k} by position and session length]({plot_link('breakdown.png')})",
         "",
-        *_breakdown(breakdown, "position", f"recall@{k}"),
+        *_breakdown(breakdown, "position", f"recall@{k}", methods),
         "",
-        *_breakdown(breakdown, "session_length", f"recall@{k}"),
+        *_breakdown(breakdown, "session_length", f"recall@{k}", methods),
         "",
         "## Sequentiality check",
         "",
@@ -261,13 +308,5 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
     ]
     seconds = protocol.get("seconds")
     if seconds:
-        lines += [
-            "## Time",
-            "",
-            "Seconds on this machine for the test predictions of each method (`_fit`: "
-            "fitting a baseline on train; `total`: everything in the evaluation protocol).",
-            "",
-            *_table(["step", "seconds"], [[f"`{n}`", f"{s:.2f}"] for n, s in seconds.items()]),
-            "",
-        ]
+        lines += ["## Time", "", *_time(seconds, methods), ""]
     return "\n".join(lines)
