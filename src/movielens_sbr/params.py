@@ -80,6 +80,8 @@ class TrainingParams(_Strict):
     epochs: int = Field(5, gt=0)
     steps_per_call: int = Field(64, gt=0)
     jit_compile: bool = False
+    # Adagrad updates only the item rows a step used (sampled losses; large catalogues).
+    sparse_updates: bool = False
     selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
     eval_batch_size: int = Field(1024, gt=0)
     # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
@@ -149,6 +151,7 @@ _NOT_TUNABLE = {
     "epochs",
     "steps_per_call",
     "jit_compile",
+    "sparse_updates",
     "selection_metric",
     "eval_batch_size",
     "resume",

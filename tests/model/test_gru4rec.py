@@ -271,3 +271,29 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.npz"]  # no leftover
     resumed = train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in resumed.history] == [1]
+
+
+def test_sparse_updates_take_the_row_path_and_match_dense_training(monkeypatch):
+    from movielens_sbr.model.optimizers import AdagradMomentum
+
+    calls = []
+    row_step = AdagradMomentum._sparse_update_step
+
+    def counted(self, gradient, variable, learning_rate):
+        calls.append(variable.name)
+        return row_step(self, gradient, variable, learning_rate)
+
+    monkeypatch.setattr(AdagradMomentum, "_sparse_update_step", counted)
+    options = dict(
+        TINY, epochs=1, seed=3, optimizer="adagrad", momentum=0.0, n_sample=4,
+        loss="sampled_cross_entropy", embedding="constrained",
+    )  # fmt: skip
+    dense, sparse = (
+        train(
+            chain_sessions(), N_ITEMS, GRU4RecConfig(**options, sparse_updates=flag)
+        ).model.get_weights()
+        for flag in (False, True)
+    )
+    assert calls, "the sampled loss's item-table gradient should reach the optimiser as rows"
+    for first, second in zip(dense, sparse, strict=True):
+        np.testing.assert_allclose(first, second, rtol=1e-4, atol=1e-6)

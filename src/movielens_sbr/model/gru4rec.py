@@ -63,6 +63,7 @@ class GRU4RecConfig:
     epochs: int = 10
     steps_per_call: int = 64
     jit_compile: bool = False
+    sparse_updates: bool = False
     selection_metric: str = "recall@20"
     seed: int = 42
 
@@ -152,7 +153,11 @@ class GRU4RecNetwork:
 
 def _make_optimizer(config: GRU4RecConfig) -> keras.optimizers.Optimizer:
     if config.optimizer == "adagrad":
-        return AdagradMomentum(learning_rate=config.learning_rate, momentum=config.momentum)
+        return AdagradMomentum(
+            learning_rate=config.learning_rate,
+            momentum=config.momentum,
+            sparse_updates=config.sparse_updates,
+        )
     return keras.optimizers.Adam(learning_rate=config.learning_rate)
 
 

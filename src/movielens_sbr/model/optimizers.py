@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -13,6 +14,12 @@ class AdagradMomentum(keras.optimizers.Optimizer):
     acc += g^2;  v = momentum * v - lr * g / sqrt(acc + eps);
     plain momentum: w += v;  Nesterov: w += momentum * v - lr * g / sqrt(acc + eps).
     With ``momentum=0`` this is exactly Adagrad (with a zero initial accumulator).
+
+    ``sparse_updates``: a gradient that arrives as ``tf.IndexedSlices`` (the rows of an
+    item table that a step looked up or sampled) updates only those rows instead of the
+    whole table, the difference between O(rows used) and O(catalogue) per step. Exact for
+    Adagrad (an untouched row has a zero gradient, so nothing of it changes); with momentum
+    the velocity of an untouched row waits until the row is used again (lazy momentum).
     """
 
     def __init__(
@@ -21,6 +28,7 @@ class AdagradMomentum(keras.optimizers.Optimizer):
         momentum: float = 0.0,
         nesterov: bool = True,
         epsilon: float = 1e-6,
+        sparse_updates: bool = False,
         name: str = "adagrad_momentum",
         **kwargs,
     ):
@@ -28,6 +36,7 @@ class AdagradMomentum(keras.optimizers.Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         self.epsilon = epsilon
+        self.sparse_updates = sparse_updates
 
     def build(self, var_list):
         if self.built:
@@ -39,6 +48,13 @@ class AdagradMomentum(keras.optimizers.Optimizer):
         self._velocities = [self.add_variable_from_reference(v, name="velocity") for v in var_list]
 
     def update_step(self, gradient, variable, learning_rate):
+        if isinstance(gradient, tf.IndexedSlices):
+            if self.sparse_updates:
+                self._sparse_update_step(gradient, variable, learning_rate)
+                return
+            # Densify first: squaring the slices would add the squares of a repeated row's
+            # parts to the accumulator instead of the square of their sum.
+            gradient = tf.convert_to_tensor(gradient)
         index = self._get_variable_index(variable)
         accumulator = self._accumulators[index]
         velocity = self._velocities[index]
@@ -55,10 +71,38 @@ class AdagradMomentum(keras.optimizers.Optimizer):
         else:
             self.assign_add(variable, velocity)
 
+    def _sparse_update_step(self, gradient: tf.IndexedSlices, variable, learning_rate):
+        index = self._get_variable_index(variable)
+        accumulator = self._accumulators[index]
+        velocity = self._velocities[index]
+        # A row can appear several times (a repeated item, a sampled negative that is also a
+        # target): sum its parts first, since scattering duplicates keeps only one of them.
+        rows, position = tf.unique(gradient.indices)
+        grad = tf.math.unsorted_segment_sum(
+            tf.cast(gradient.values, variable.dtype), position, tf.shape(rows)[0]
+        )
+        learning_rate = tf.cast(learning_rate, variable.dtype)
+        accumulated = tf.gather(_tensor(accumulator), rows) + tf.square(grad)
+        self.assign(accumulator, tf.IndexedSlices(accumulated, rows))
+        step = learning_rate * grad / tf.sqrt(accumulated + self.epsilon)
+        if self.momentum == 0:
+            self.assign_sub(variable, tf.IndexedSlices(step, rows))
+            return
+        moved = self.momentum * tf.gather(_tensor(velocity), rows) - step
+        self.assign(velocity, tf.IndexedSlices(moved, rows))
+        update = self.momentum * moved - step if self.nesterov else moved
+        self.assign_add(variable, tf.IndexedSlices(update, rows))
+
     def get_config(self):
         return {
             **super().get_config(),
             "momentum": self.momentum,
             "nesterov": self.nesterov,
             "epsilon": self.epsilon,
+            "sparse_updates": self.sparse_updates,
         }
+
+
+def _tensor(variable):
+    """The backend variable behind a Keras variable (for gathers)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
