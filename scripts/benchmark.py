@@ -27,8 +27,6 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,7 +36,7 @@ from movielens_sbr.evaluation.baselines import BASELINES  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
 from movielens_sbr.model.batching import SessionArrays  # noqa: E402
 from movielens_sbr.model.gru4rec import GRU4RecScorer, train  # noqa: E402
-from movielens_sbr.params import validate_parameters, validate_section  # noqa: E402
+from movielens_sbr.params import validate_section  # noqa: E402
 from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
 from movielens_sbr.pipelines.training.nodes import model_config  # noqa: E402
 from seed_recipe import as_step_model, train_for  # noqa: E402
@@ -51,16 +49,10 @@ def peak_rss_mb() -> float:
 
 
 def load_parameters(overrides: list[str] = ()) -> dict:
-    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides (YAML values), validated."""
-    params: dict = {}
-    for path in sorted((ROOT / "conf" / "base").glob("parameters*.yml")):
-        params.update(yaml.safe_load(path.read_text()))
-    for override in overrides:
-        key, value = override.split("=", 1)
-        section, name = key.split(".", 1)
-        params[section][name] = yaml.safe_load(value)
-    validate_parameters(params)
-    return params
+    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated."""
+    from movielens_sbr.params import load_parameters as load
+
+    return load(ROOT / "conf" / "base", overrides)
 
 
 def git_commit() -> str:

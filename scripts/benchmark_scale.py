@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,22 +51,10 @@ TABLE_END = "<!-- /scale table -->"
 
 
 def load_parameters(overrides: list[str] = ()) -> dict:
-    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated.
+    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated."""
+    from movielens_sbr.params import load_parameters as load
 
-    The same as scripts/benchmark.py's, without importing it: that module imports
-    TensorFlow, which would add ~0.5 GB to the measured peak of every step.
-    """
-    from movielens_sbr.params import validate_parameters
-
-    params: dict = {}
-    for path in sorted((ROOT / "conf" / "base").glob("parameters*.yml")):
-        params.update(yaml.safe_load(path.read_text()))
-    for override in overrides:
-        key, value = override.split("=", 1)
-        section, name = key.split(".", 1)
-        params[section][name] = yaml.safe_load(value)
-    validate_parameters(params)
-    return params
+    return load(ROOT / "conf" / "base", overrides)
 
 
 def git_commit() -> str:

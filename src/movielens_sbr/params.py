@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import (
@@ -288,3 +290,19 @@ def validate_parameters(params: dict) -> None:
             validate_section(section, params[section])
     for key, section, values in _namespaced_sections(params):
         validate_section(section, values, key)
+
+
+def load_parameters(conf_dir: Path, overrides: Iterable[str] = ()) -> dict:
+    """Every ``parameters*.yml`` of ``conf_dir`` with ``SECTION.KEY=VALUE`` overrides (YAML
+    values), validated: the parameters of a run, for scripts that run without Kedro."""
+    import yaml
+
+    params: dict = {}
+    for path in sorted(Path(conf_dir).glob("parameters*.yml")):
+        params.update(yaml.safe_load(path.read_text()))
+    for override in overrides:
+        key, value = override.split("=", 1)
+        section, name = key.split(".", 1)
+        params[section][name] = yaml.safe_load(value)
+    validate_parameters(params)
+    return params
