@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -20,19 +21,9 @@ from movielens_sbr.datasets import MovieLensArchiveDataset
 DATASET_TYPE = "movielens_sbr.datasets.MovieLensArchiveDataset"
 
 
-def closed_port_url() -> str:
-    """A loopback URL nobody listens on: any download attempt fails at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/ml-1m.zip"
-
-
-@pytest.fixture
-def served(tmp_path: Path):
-    """A loopback HTTP server publishing a small valid archive; yields (url, md5, bytes, hits)."""
-    root = tmp_path / "www"
-    data = write_archive(root / "ml-1m.zip").read_bytes()
+@contextlib.contextmanager
+def serve(root: Path):
+    """A loopback HTTP server publishing the files of ``root``; yields (base URL, paths hit)."""
     hits: list[str] = []
 
     class Handler(http.server.SimpleHTTPRequestHandler):
@@ -51,12 +42,28 @@ def served(tmp_path: Path):
     )
     thread.start()
     try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/ml-1m.zip"
-        yield url, hashlib.md5(data, usedforsecurity=False).hexdigest(), data, hits
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on: any download attempt fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/ml-1m.zip"
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    """A loopback HTTP server publishing a small valid archive; yields (url, md5, bytes, hits)."""
+    root = tmp_path / "www"
+    data = write_archive(root / "ml-1m.zip").read_bytes()
+    with serve(root) as (base, hits):
+        yield f"{base}/ml-1m.zip", hashlib.md5(data, usedforsecurity=False).hexdigest(), data, hits
 
 
 def test_defaults_point_at_grouplens(tmp_path: Path):
@@ -232,29 +239,8 @@ def grouplens(tmp_path: Path):
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     # The BSD layout of `md5 ml-20m.zip`; `md5sum`'s "<md5>  ml-20m.zip" is accepted too.
     (root / "ml-20m.zip.md5").write_text(f"MD5 (ml-20m.zip) = {md5}\n")
-    hits: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format, *args):
-            pass
-
-        def do_GET(self):
-            hits.append(self.path)
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
-    )
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root, data, md5, hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serve(root) as (base, hits):
+        yield base, root, data, md5, hits
 
 
 def test_dataset_defaults_come_from_the_table():
