@@ -263,18 +263,23 @@ def test_unknown_dataset_in_the_catalog_lists_the_valid_ones():
         MovieLensArchiveDataset(dataset="ml-2m")
 
 
+def ml_20m_from(url: str, cache: Path) -> MovieLensArchiveDataset:
+    """ml-20m downloaded from the fixture server and checked against its companion .md5."""
+    return MovieLensArchiveDataset(
+        filepath=str(cache),
+        dataset="ml-20m",
+        url=f"{url}/ml-20m.zip",
+        md5_url=f"{url}/ml-20m.zip.md5",
+    )
+
+
 @pytest.mark.parametrize("layout", ["bsd", "md5sum"])
 def test_download_checked_against_the_companion_md5(grouplens, tmp_path: Path, layout: str):
     url, root, data, md5, hits = grouplens
     if layout == "md5sum":
         (root / "ml-20m.zip.md5").write_text(f"{md5.upper()}  ml-20m.zip\n")
     cache = tmp_path / "data" / "01_raw" / "ml-20m.zip"
-    dataset = MovieLensArchiveDataset(
-        filepath=str(cache),
-        dataset="ml-20m",
-        url=f"{url}/ml-20m.zip",
-        md5_url=f"{url}/ml-20m.zip.md5",
-    )
+    dataset = ml_20m_from(url, cache)
 
     raw = dataset.load()
 
@@ -290,12 +295,7 @@ def test_companion_md5_mismatch_deletes_the_download(grouplens, tmp_path: Path):
     url, root, _, _, _ = grouplens
     (root / "ml-20m.zip.md5").write_text("MD5 (ml-20m.zip) = " + "0" * 32 + "\n")
     cache = tmp_path / "ml-20m.zip"
-    dataset = MovieLensArchiveDataset(
-        filepath=str(cache),
-        dataset="ml-20m",
-        url=f"{url}/ml-20m.zip",
-        md5_url=f"{url}/ml-20m.zip.md5",
-    )
+    dataset = ml_20m_from(url, cache)
 
     with pytest.raises(DatasetError, match=r"Checksum mismatch.*expected 0{32}"):
         dataset.load()
@@ -315,12 +315,7 @@ def test_missing_or_broken_companion_stops_before_downloading(
     else:
         (root / "ml-20m.zip.md5").write_text(content)
     cache = tmp_path / "ml-20m.zip"
-    dataset = MovieLensArchiveDataset(
-        filepath=str(cache),
-        dataset="ml-20m",
-        url=f"{url}/ml-20m.zip",
-        md5_url=f"{url}/ml-20m.zip.md5",
-    )
+    dataset = ml_20m_from(url, cache)
 
     with pytest.raises(DatasetError) as excinfo:
         dataset.load()
