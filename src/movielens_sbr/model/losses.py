@@ -26,8 +26,9 @@ def _masked_mean(losses: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
 
 def full_cross_entropy(hidden, weights, bias, targets, valid) -> tf.Tensor:
     """Softmax cross-entropy over every item."""
-    logits = tf.matmul(hidden, weights, transpose_b=True) + bias
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
+    scores = tf.matmul(weights, hidden, transpose_b=True) + bias[:, None]  # [items, B]
+    target_scores = tf.gather_nd(scores, tf.stack([targets, tf.range(tf.shape(targets)[0])], 1))
+    losses = tf.reduce_logsumexp(scores, axis=0) - target_scores
     return _masked_mean(losses, valid)
 
 
@@ -44,16 +45,19 @@ def sample_negatives(cdf: tf.Tensor, n_sample: int, seed: tf.Tensor | None = Non
 
 
 def sampled_scores(hidden, weights, bias, targets, negatives):
-    """Scores ``[B, B + S]``: column i < B is lane i's target, the rest are ``negatives``.
+    """Scores ``[B + S, B]``, one column per lane: row i < B is lane i's target, the rest
+    are ``negatives``.
 
-    Returns the scores, the column item ids and a mask of the columns that are a valid
-    negative for each lane (not its own target).
+    Item rows come first because ``items @ hidden^T`` is about twice as fast on CPU as
+    ``hidden @ items^T`` here and transposing the result back costs as much again
+    (docs/benchmarks.md, "Speed of the 256/128 step"). Returns the scores, the row item
+    ids and a mask of the rows that are a valid negative for each lane (not its target).
     """
-    columns = tf.concat([targets, negatives], axis=0)
-    scores = tf.matmul(hidden, tf.gather(weights, columns), transpose_b=True)
-    scores += tf.gather(bias, columns)
-    is_target = tf.equal(targets[:, None], columns[None, :])
-    return scores, columns, tf.logical_not(is_target)
+    rows = tf.concat([targets, negatives], axis=0)
+    scores = tf.matmul(tf.gather(weights, rows), hidden, transpose_b=True)
+    scores += tf.gather(bias, rows)[:, None]
+    is_target = tf.equal(rows[:, None], targets[None, :])
+    return scores, rows, tf.logical_not(is_target)
 
 
 def sampled_cross_entropy(
@@ -66,11 +70,11 @@ def sampled_cross_entropy(
     sampled negatives introduce (Yi et al. 2019; GRU4Rec's ``logq``).
     """
     scores, _, negative = sampled_scores(hidden, weights, bias, targets, negatives)
-    scores -= logq_weight * log_q[None, :]
+    scores -= logq_weight * log_q[:, None]
     batch = tf.shape(targets)[0]
-    own = tf.eye(batch, tf.shape(scores)[1], dtype=tf.bool)
+    own = tf.eye(tf.shape(scores)[0], batch, dtype=tf.bool)
     scores = tf.where(own | negative, scores, _NEG_INF)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(tf.range(batch), scores)
+    losses = tf.reduce_logsumexp(scores, axis=0) - tf.linalg.diag_part(scores[:batch])
     return _masked_mean(losses, valid)
 
 
@@ -84,11 +88,11 @@ def bpr_max(
     """
     scores, _, negative = sampled_scores(hidden, weights, bias, targets, negatives)
     batch = tf.shape(targets)[0]
-    positive = tf.linalg.diag_part(scores[:, :batch])
+    positive = tf.linalg.diag_part(scores[:batch])
     negative_logits = tf.where(negative, scores, _NEG_INF)
-    softmax = tf.nn.softmax(negative_logits, axis=1) * tf.cast(negative, scores.dtype)
-    ranking = tf.reduce_sum(softmax * tf.sigmoid(positive[:, None] - scores), axis=1)
+    softmax = tf.nn.softmax(negative_logits, axis=0) * tf.cast(negative, scores.dtype)
+    ranking = tf.reduce_sum(softmax * tf.sigmoid(positive[None, :] - scores), axis=0)
     losses = -tf.math.log(ranking + 1e-24) + regularization * tf.reduce_sum(
-        softmax * tf.square(scores), axis=1
+        softmax * tf.square(scores), axis=0
     )
     return _masked_mean(losses, valid)
