@@ -7,7 +7,7 @@ import pytest
 
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig
-from movielens_sbr.model.tuning import apply, best_options, suggest, tune
+from movielens_sbr.model.tuning import apply, base_values, best_options, suggest, tune
 
 SPACE = {
     "layer_size": {"choices": [4, 8]},
@@ -59,6 +59,33 @@ def test_tune_runs_the_trials_and_scores_them_on_the_validation_callback():
     # Each complete trial is scored by its best (here: last) epoch's validation metric.
     assert complete["valid_recall@20"].gt(0).all()
     assert complete["epochs_run"].eq(2).all()
+
+
+def test_the_first_trial_is_the_base_configuration():
+    base = GRU4RecConfig(
+        layers=(8,), embedding_dim=4, batch_size=3, epochs=1, learning_rate=0.05, seed=1
+    )
+    trials = tune(
+        tiny_sessions(),
+        12,
+        base,
+        SPACE,
+        lambda model: {"recall@20": 0.5},
+        n_trials=2,
+        time_budget_s=600,
+        seed=0,
+    )
+    first = trials.iloc[0]
+    assert first["param_layer_size"] == 8
+    assert first["param_loss"] == "cross_entropy"
+    assert first["param_learning_rate"] == pytest.approx(0.05)
+    assert first["param_batch_size"] == 3
+
+
+def test_base_values_leave_out_what_the_space_cannot_hold():
+    base = GRU4RecConfig(layers=(16, 8), learning_rate=0.5, batch_size=3, loss="bpr_max")
+    # Two layers have no layer_size; 0.5 lies outside [0.01, 0.1].
+    assert base_values(base, SPACE) == {"loss": "bpr_max", "batch_size": 3}
 
 
 def test_tune_with_the_same_seed_samples_the_same_options():

@@ -53,6 +53,24 @@ def apply(base: GRU4RecConfig, values: dict[str, Any]) -> GRU4RecConfig:
     return dataclasses.replace(base, **values)
 
 
+def base_values(base: GRU4RecConfig, space: dict[str, dict]) -> dict[str, Any]:
+    """The options of ``base`` that ``space`` searches, where they lie inside it."""
+    values: dict[str, Any] = {}
+    for name, spec in space.items():
+        if name == "layer_size":
+            if len(base.layers) != 1:
+                continue
+            value = base.layers[0]
+        else:
+            value = getattr(base, name)
+        inside = (
+            value in spec["choices"] if "choices" in spec else spec["low"] <= value <= spec["high"]
+        )
+        if inside:
+            values[name] = value
+    return values
+
+
 def tune(
     train_sessions: SessionArrays,
     n_items: int,
@@ -66,14 +84,17 @@ def tune(
 ) -> pd.DataFrame:
     """Search ``space`` around ``base``; one row per trial with its options and scores.
 
-    Stops after ``n_trials`` or once ``time_budget_s`` has passed (a running trial is
-    finished first), so with a time budget the number of trials depends on the machine.
+    Trial 0 is ``base`` itself (its searched options, where inside the space), so the best
+    trial is never worse on validation than the settings the search started from. Stops
+    after ``n_trials`` or once ``time_budget_s`` has passed (a running trial is finished
+    first), so with a time budget the number of trials depends on the machine.
     """
     metric = base.selection_metric
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, n_trials))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    study.enqueue_trial(base_values(base, space), skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
         config = apply(base, suggest(trial, space))
