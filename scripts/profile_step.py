@@ -6,18 +6,15 @@ Usage:
 Builds the trainer for conf/base's training parameters (plus overrides) on a synthetic
 catalogue the size of the shared data's (3,266 items, Zipf-like popularity), times the
 compiled chunks of steps, then traces a few chunks with ``tf.profiler`` and prints the
-time per step of each op type, largest first. Ops run one at a time (one inter-op thread,
-unless TF_NUM_INTEROP_THREADS says otherwise) so that their times add up; training runs
-independent ops side by side, so its steps are somewhat faster than the line printed
-here. Used to find what to speed up (docs/benchmarks.md, "Speed of the 256/128 step").
+time per step of each op type, largest first. TensorFlow runs independent ops side by
+side, so the op times of a step add up to more than its wall-clock time; read them as
+shares. Used to find what to speed up (docs/benchmarks.md, "Speed of the 256/128 step").
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,11 +34,11 @@ def main() -> None:
     import tensorflow as tf
 
     from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer
-    from movielens_sbr.params import load_parameters
+    from movielens_sbr.params import load_parameters, validate_section
     from movielens_sbr.pipelines.training.nodes import model_config
 
     params = load_parameters(ROOT / "conf" / "base", args.set)
-    config = model_config(params["training"], params["seed"])
+    config = model_config(validate_section("training", params["training"]), params["seed"])
     rng = np.random.default_rng(config.seed)
     popularity = 1.0 / np.arange(1, N_ITEMS + 1) ** 0.8
     popularity /= popularity.sum()
@@ -82,7 +79,7 @@ def main() -> None:
         op_ps = per_op_type(next(Path(logdir).rglob("*.xplane.pb")))
     steps = traced_chunks * config.steps_per_call
     total = sum(op_ps.values())
-    print(f"traced: {total / 1e9 / steps:.2f} ms of ops per step")
+    print(f"traced: {total / 1e9 / steps:.2f} ms of op time per step (ops overlap)")
     for op, ps in op_ps.most_common(args.top):
         print(f"{ps / 1e9 / steps:8.3f} ms/step {100 * ps / total:5.1f} %  {op}")
 
@@ -100,13 +97,10 @@ def per_op_type(xplane: Path) -> collections.Counter:
                 name = plane.event_metadata[event.metadata_id].name
                 if name.startswith("CpuExecutable::ExecuteAsyncOnStream"):
                     totals["XLA cluster"] += event.duration_ps
-                elif ":" in name and "::" not in name:  # "op_name:OpType"
+                elif ":" in name and "::" not in name and " " not in name:  # "op_name:OpType"
                     totals[name.rsplit(":", 1)[1]] += event.duration_ps
     return totals
 
 
 if __name__ == "__main__":
-    # One inter-op thread, so that op times add up (set before TensorFlow starts).
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    sys.path.insert(0, str(ROOT / "src"))
     main()
