@@ -4,9 +4,10 @@ Every loss takes the final hidden states ``hidden [B, H]``, the output item weig
 ``weights [n_items, H]`` and ``bias [n_items]``, the ``targets [B]`` and per-lane
 ``valid`` weights ``[B]``, and returns the mean loss over valid lanes.
 
-The sampled losses score each lane's target against a shared set of negative columns:
+Scores are item-major, ``[items, B]``: one row per scored item, one column per lane.
+The sampled losses score each lane's target against a shared set of negative items:
 the other lanes' targets (in-batch negatives, drawn in proportion to popularity) plus
-``n_sample`` extra items drawn from popularity^alpha. Columns that happen to be the
+``n_sample`` extra items drawn from popularity^alpha. Negatives that happen to be the
 lane's own target are masked out. This is what makes catalogues of 30k-100k items
 trainable: the cost grows with B + n_sample, not with the number of items.
 """
@@ -65,7 +66,7 @@ def sampled_cross_entropy(
 ) -> tf.Tensor:
     """Softmax cross-entropy over (target, in-batch and sampled negatives), with logQ.
 
-    ``log_q [B + S]`` is the log-probability with which each column was sampled; adding
+    ``log_q [B + S]`` is the log-probability with which each row's item was sampled; adding
     ``-logq_weight * log_q`` to the scores corrects the bias towards popular items that
     sampled negatives introduce (Yi et al. 2019; GRU4Rec's ``logq``).
     """
