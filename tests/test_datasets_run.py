@@ -38,10 +38,10 @@ def test_env_runs_ingestion_and_sessions(tmp_path, monkeypatch, env, local_copy)
     run(project, env)
 
     data = project / "data" / env
-    summary = json.loads((data / "02_intermediate/archive_summary.json").read_text())
+    summary = json.loads(latest(data / "02_intermediate/archive_summary.json").read_text())
     assert summary["dataset"] == env and summary["source"] == str(source)
-    ratings = pd.read_parquet(data / "02_intermediate/ratings.parquet")
-    movies = pd.read_parquet(data / "02_intermediate/movies.parquet")
+    ratings = pd.read_parquet(latest(data / "02_intermediate/ratings.parquet"))
+    movies = pd.read_parquet(latest(data / "02_intermediate/movies.parquet"))
     assert ratings["user"].dtype == np.int32 and ratings["item"].dtype == np.int32
     assert summary["ratings"] == len(ratings) > 0
     assert set(ratings["item"]) <= set(movies["item"])
@@ -50,7 +50,7 @@ def test_env_runs_ingestion_and_sessions(tmp_path, monkeypatch, env, local_copy)
     assert len(train) > 0 and len(test) > 0
     assert train["timestamp"].max() < test.groupby("session_id")["timestamp"].min().min()
     statistics = json.loads(latest(data / "08_reporting/split_statistics.json").read_text())
-    events = pd.read_parquet(data / "03_primary/session_events.parquet")
+    events = pd.read_parquet(latest(data / "03_primary/session_events.parquet"))
     if env == "yoochoose":
         # The click sessions are the sessions: one per session id, none split by a gap.
         assert statistics["parameters"]["session_mode"] == "user"

@@ -84,7 +84,8 @@ class AtomicSavesHook:
 
 
 class RunManifestHook:
-    """After a successful run, saves ``run_manifest``: versions, commit, archive MD5, params.
+    """After a successful run, saves ``run_manifest``: versions, commit, archive MD5, params,
+    and the versions of the run's inputs and outputs.
 
     It is saved through the same catalog as the run's outputs, so its version folder has
     the same timestamp as the metrics, model and splits of that run.
@@ -100,6 +101,11 @@ class RunManifestHook:
             version = getattr(catalog.get(name), "_version", None)
             if version is not None:
                 outputs[name] = version.save
+        inputs = {
+            name: catalog.get(name).resolve_load_version()
+            for name in sorted(pipeline.inputs())
+            if getattr(catalog.get(name), "_version", None) is not None
+        }
         manifest = run_manifest(
             run_params["run_id"],
             run_params["pipeline_names"],
@@ -107,7 +113,9 @@ class RunManifestHook:
             summary,
             catalog.load("parameters"),
             outputs,
+            inputs,
         )
+        # Saved last: the manifest marks the run as complete (run_commit.py).
         make_atomic(catalog.get("run_manifest"))
         catalog.save("run_manifest", manifest)
         logger.info("Run manifest saved (git %s)", manifest["git"]["commit"])

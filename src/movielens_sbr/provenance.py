@@ -52,8 +52,13 @@ def run_manifest(
     archive_summary: dict | None,
     parameters: dict,
     outputs: dict[str, str | None],
+    inputs: dict[str, str | None] | None = None,
 ) -> dict:
-    """Everything needed to tell whether two runs' results are comparable."""
+    """Everything needed to tell whether two runs' results are comparable.
+
+    ``outputs`` and ``inputs``: the version of each versioned dataset the run saved or
+    loaded, so that what a model was trained with can be found from its version.
+    """
     return {
         "run_id": run_id,
         "pipelines": pipelines or ["__default__"],
@@ -68,4 +73,5 @@ def run_manifest(
         "seed": parameters.get("seed"),
         "parameters": parameters,
         "outputs": outputs,
+        "inputs": inputs or {},
     }

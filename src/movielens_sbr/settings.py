@@ -12,6 +12,7 @@ from movielens_sbr.hooks import (
     RunManifestHook,
     RunTrackingHook,
 )
+from movielens_sbr.run_commit import CompleteRunsCatalog, DiscardFailedRunHook, ModelLineageHook
 
 
 def _env(name: str, default: str = "") -> str:
@@ -37,7 +38,13 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),
+    DiscardFailedRunHook(),
+    ModelLineageHook(),
 )
+
+# Readers see complete runs only: a failed or killed run leaves the latest versions as they
+# were (movielens_sbr/run_commit.py, docs/reliability.md).
+DATA_CATALOG_CLASS = CompleteRunsCatalog
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

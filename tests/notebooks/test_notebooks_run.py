@@ -23,7 +23,7 @@ def latest(path: Path) -> Path:
 
 def known_titles(project: Path, n: int = 3) -> list[str]:
     """Titles of movies the trained model knows, from the project's own outputs."""
-    movies = pd.read_parquet(project / "data/02_intermediate/movies.parquet")
+    movies = pd.read_parquet(latest(project / "data/02_intermediate/movies.parquet"))
     index = pd.read_parquet(latest(project / "data/05_model_input/item_index.parquet"))
     return movies[movies["item"].isin(index["item"])]["title"].head(n).tolist()
 
