@@ -114,7 +114,7 @@ def test_include_seen_and_baseline_method(project, api):
 
 
 def test_user_takes_the_most_recent_session_and_leaves_out_earlier_movies(project, api):
-    events = pd.read_parquet(project / "data/03_primary/session_events.parquet")
+    events = pd.read_parquet(latest(project / "data/03_primary/session_events.parquet"))
     user = int(events["user"].value_counts().index[0])  # a user with several sessions
     session, earlier = api.user_session(user)
     result = invoke(project, "recommend", "--user", str(user), "-n", "5", "--json")
@@ -253,3 +253,37 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("recommend", "similar", "batch"):
         assert command in result.output
+
+
+def _batch_input(project: Path, path: Path) -> Path:
+    test = pd.read_parquet(latest(project / "data/05_model_input/test_sessions.parquet"))
+    test[["session_id", "item"]].to_parquet(path)
+    return path
+
+
+def test_batch_refuses_to_overwrite_its_input(project, tmp_path):
+    sessions = _batch_input(project, tmp_path / "in.parquet")
+    before = sessions.read_bytes()
+    (tmp_path / "link.parquet").symlink_to(sessions)
+    for output in (sessions, tmp_path / "link.parquet"):
+        result = invoke(project, "batch", str(sessions), str(output))
+        assert result.exit_code == 2 and "OUTPUT is the SESSIONS file" in result.output
+    assert sessions.read_bytes() == before
+
+
+def test_batch_failing_write_leaves_the_previous_output_intact(project, tmp_path, monkeypatch):
+    sessions = _batch_input(project, tmp_path / "in.parquet")
+    output = tmp_path / "out.parquet"
+    assert invoke(project, "batch", str(sessions), str(output), "-n", "2").exit_code == 0
+    good = output.read_bytes()
+
+    def disk_full(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"\0" * 4096)  # half-written, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_full)
+    result = invoke(project, "batch", str(sessions), str(output), "-n", "3")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write") and "No space left" in result.output
+    assert output.read_bytes() == good  # the earlier good output, still readable
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left

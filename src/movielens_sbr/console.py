@@ -173,6 +173,10 @@ def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None
     """
     import pandas as pd
 
+    from movielens_sbr.atomic_files import atomic_path
+
+    if output.exists() and output.samefile(sessions):
+        raise click.UsageError("OUTPUT is the SESSIONS file: choose another path for OUTPUT")
     recommender = _load(ctx, model)
     frame = pd.read_parquet(sessions)
     table = _fail_cleanly(
@@ -183,8 +187,14 @@ def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None
         method=method,
         genres=list(genres),
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(output, index=False)
+    # Written beside OUTPUT and renamed: a full disk or a kill leaves the old file intact.
+    try:
+        with atomic_path(output) as temporary:
+            table.to_parquet(temporary, index=False)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write {output}: {error.strerror or error}; {output} is unchanged"
+        ) from None
     n_sessions = table["session_id"].nunique()
     click.echo(
         f"{n_sessions} sessions, {len(table)} rows -> {output} "

@@ -14,12 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import types
-import uuid
 from pathlib import Path
 from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 from kedro.io import AbstractDataset
+
+from movielens_sbr.atomic_files import replace_durably, temporary_path
 
 _MARK = "_movielens_sbr_atomic"
 
@@ -35,13 +36,11 @@ class StagingFileSystem(LocalFileSystem):
     def _stage(self, path: str) -> str:
         target = self._strip_protocol(path)
         if target not in self.staged:
-            folder, name = os.path.split(target)
+            folder = os.path.dirname(target)
             missing = [p for p in (Path(folder), *Path(folder).parents) if not p.exists()]
             os.makedirs(folder or ".", exist_ok=True)
             self.created.extend(missing)  # deepest first
-            self.staged[target] = os.path.join(
-                folder, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-            )
+            self.staged[target] = str(temporary_path(target))
         return self.staged[target]
 
     def _open(self, path, mode="rb", block_size=None, **kwargs):
@@ -57,9 +56,7 @@ class StagingFileSystem(LocalFileSystem):
     def commit(self) -> None:
         """Flush every staged file to disk and rename it over its target."""
         for target, temporary in self.staged.items():
-            with open(temporary, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
+            replace_durably(temporary, target)
         self.staged.clear()
 
     def discard(self) -> None:
