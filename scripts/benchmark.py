@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from movielens_sbr.data.movielens import parse_movies, parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.data.dat_format import parse_movies, parse_ratings  # noqa: E402
+from movielens_sbr.data.movielens import read_archive  # noqa: E402
 from movielens_sbr.evaluation import protocol  # noqa: E402
 from movielens_sbr.evaluation.baselines import BASELINES  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402

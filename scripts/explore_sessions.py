@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from movielens_sbr.data.movielens import parse_ratings, read_archive
+from movielens_sbr.data.dat_format import parse_ratings
+from movielens_sbr.data.movielens import read_archive
 from movielens_sbr.data.sessions import order_events, sessionize
 
 

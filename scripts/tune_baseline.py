@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark import DEFAULT_ARCHIVE, load_parameters  # noqa: E402
-from movielens_sbr.data.movielens import parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.data.dat_format import parse_ratings  # noqa: E402
+from movielens_sbr.data.movielens import read_archive  # noqa: E402
 from movielens_sbr.evaluation import protocol  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
 from movielens_sbr.model.batching import SessionArrays  # noqa: E402

@@ -92,7 +92,7 @@ SESSIONS_PARAMS = {"session_mode": "gap", "gap_minutes": 60, "min_item_support":
 @pytest.fixture
 def ratings():
     """Parsed ratings of the generated archive lines."""
-    from movielens_sbr.data.movielens import parse_ratings
+    from movielens_sbr.data.dat_format import parse_ratings
 
     return parse_ratings(("\n".join(make_ratings_lines(n_users=80)) + "\n").encode())
 
@@ -100,7 +100,7 @@ def ratings():
 @pytest.fixture
 def movies():
     """Parsed movies of the generated archive lines."""
-    from movielens_sbr.data.movielens import parse_movies
+    from movielens_sbr.data.dat_format import parse_movies
 
     return parse_movies(("\n".join(make_movies_lines()) + "\n").encode("latin-1"))
 

@@ -19,7 +19,7 @@ from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError, t
 @pytest.fixture(scope="module")
 def trained():
     """Splits, movies and a GRU4Rec trained for one epoch (once for this module)."""
-    from movielens_sbr.data.movielens import parse_movies, parse_ratings
+    from movielens_sbr.data.dat_format import parse_movies, parse_ratings
     from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions
     from movielens_sbr.pipelines.training.nodes import train_gru4rec
 

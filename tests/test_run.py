@@ -17,7 +17,8 @@ import pytest
 from kedro.framework.session import KedroSession
 
 from conftest import make_project_copy, make_ratings_lines, write_archive
-from movielens_sbr.data.movielens import ParseError, md5_of
+from movielens_sbr.data.movielens import md5_of
+from movielens_sbr.data.parsing import ParseError
 from movielens_sbr.model import gru4rec
 
 TINY_TRAINING = {
@@ -189,7 +190,7 @@ def test_bad_lines_fail_or_are_skipped_and_counted(tmp_path: Path, monkeypatch):
     run(project, "ingestion", skip)
     run(project, "sessions", skip)
 
-    summary = json.loads((project / "data/02_intermediate/archive_summary.json").read_text())
+    summary = json.loads(latest(project / "data/02_intermediate/archive_summary.json").read_text())
     assert summary["skipped_lines"] == {"ratings.dat": 1, "movies.dat": 0}
     assert summary["ratings"] == len(lines)
     stats = json.loads(latest(project / "data/08_reporting/split_statistics.json").read_text())

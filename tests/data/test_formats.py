@@ -24,11 +24,11 @@ from movielens_sbr.data.movielens import (
     FORMATS,
     ArchiveError,
     MemberRef,
-    ParseError,
     dataset_spec,
     read_archive,
     resolve_archive,
 )
+from movielens_sbr.data.parsing import BadLinePolicy, ParseError
 
 EVENTS = [tuple(int(v) for v in line.split("::")) for line in make_ratings_lines(n_users=60)]
 RATINGS_COLUMNS = ["user", "item", "rating", "timestamp"]
@@ -216,7 +216,7 @@ def test_csv_bad_rows_fail_with_line_or_are_skipped(bad_row, reason):
     assert f"ratings.csv, line 3: {reason}" in str(excinfo.value)
     assert "on_bad_lines: skip" in str(excinfo.value)
 
-    ratings, report = read_csv_ratings(data, "ratings.csv", "skip", max_skipped_fraction=0.5)
+    ratings, report = read_csv_ratings(data, "ratings.csv", BadLinePolicy("skip", 0.5))
     assert ratings["item"].tolist() == [10, 11, 10]
     assert report.skipped == 1 and report.lines == 4
     assert report.first_skipped[0].startswith(f"line 3: {reason}")
@@ -238,7 +238,7 @@ def test_csv_duplicate_pair_is_named_with_its_line():
 
     with pytest.raises(ParseError, match=r"line 5: UserID 1 rated MovieID 10 again"):
         read_csv_ratings(data, "ratings.csv")
-    ratings, report = read_csv_ratings(data, "ratings.csv", "skip", max_skipped_fraction=0.5)
+    ratings, report = read_csv_ratings(data, "ratings.csv", BadLinePolicy("skip", 0.5))
     assert len(ratings) == 3 and ratings["rating"].iloc[0] == 4.5  # the first one is kept
     assert report.skipped == 1
 
@@ -257,7 +257,7 @@ def test_csv_movies_bad_row_and_duplicate():
 
     with pytest.raises(ParseError, match=r"movies\.csv, line 3: expected 3 fields"):
         read_csv_movies(data, "movies.csv")
-    movies, report = read_csv_movies(data, "movies.csv", "skip", max_skipped_fraction=1)
+    movies, report = read_csv_movies(data, "movies.csv", BadLinePolicy("skip", 1))
     assert movies["title"].tolist() == ["A, The (1990)"]
     assert report.skipped == 2
     assert report.first_skipped == (
@@ -336,7 +336,9 @@ def test_yoochoose_bad_line_is_named(bad_line, reason):
 def test_yoochoose_skip_drops_a_short_line():
     lines = dataset_files("yoochoose")["yoochoose-clicks.dat"].decode().splitlines()
     lines.insert(2, "5,2014-04-07T10:51:09.277Z,214536502")
-    clicks, report = read_yoochoose_clicks(("\n".join(lines) + "\n").encode(), "c.dat", "skip")
+    clicks, report = read_yoochoose_clicks(
+        ("\n".join(lines) + "\n").encode(), "c.dat", BadLinePolicy("skip")
+    )
 
     assert len(clicks) == len(EVENTS)
     assert report.skipped == 1 and report.first_skipped[0].startswith("line 3: expected 4")

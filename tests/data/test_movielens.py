@@ -20,18 +20,17 @@ import pytest
 
 from conftest import make_movies_lines, make_ratings_lines, write_archive
 from movielens_sbr.data import movielens
+from movielens_sbr.data.dat_format import parse_movies, parse_ratings, read_movies, read_ratings
 from movielens_sbr.data.movielens import (
     ARCHIVE_ENV_VAR,
     ArchiveError,
-    ParseError,
     RawArchive,
     download,
     md5_of,
-    parse_movies,
-    parse_ratings,
     read_archive,
     resolve_archive,
 )
+from movielens_sbr.data.parsing import BadLinePolicy, ParseError
 
 GOOD = "1::10::5::978300760"  # 2000-12-31 22:12:40 UTC
 
@@ -316,7 +315,7 @@ def test_read_ratings_skip_drops_bad_and_duplicate_lines_and_reports_them():
     good = make_ratings_lines(n_users=20, seed=1)
     lines = [*good[:50], "1::2::9::978300760", good[3], "a::b", *good[50:]]
 
-    ratings, report = movielens.read_ratings(ratings_bytes(*lines), "r.dat", "skip", 0.05)
+    ratings, report = read_ratings(ratings_bytes(*lines), "r.dat", BadLinePolicy("skip", 0.05))
 
     pd.testing.assert_frame_equal(ratings, parse_ratings(ratings_bytes(*good)))
     assert report.skipped == 3
@@ -333,11 +332,11 @@ def test_read_ratings_skip_refuses_a_file_mostly_wrong():
     lines = [GOOD] + ["1,2,3,978300760"] * 9
 
     with pytest.raises(ParseError, match=r"Skipping 9 of 10 lines would exceed.*0\.5"):
-        movielens.read_ratings(ratings_bytes(*lines), on_bad_lines="skip", max_skipped_fraction=0.5)
+        read_ratings(ratings_bytes(*lines), policy=BadLinePolicy("skip", 0.5))
 
 
 def test_read_ratings_good_file_reports_nothing_skipped():
-    ratings, report = movielens.read_ratings(ratings_bytes(GOOD), on_bad_lines="skip")
+    ratings, report = read_ratings(ratings_bytes(GOOD), policy=BadLinePolicy("skip"))
 
     assert len(ratings) == 1
     assert report.as_dict() == {
@@ -351,7 +350,7 @@ def test_read_ratings_good_file_reports_nothing_skipped():
 def test_read_movies_skip_keeps_the_first_of_duplicates():
     data = b"1::A (2000)::Drama\n2::B::x::y\n1::C (2002)::Action\n3::D (2003)::Comedy\n"
 
-    movies, report = movielens.read_movies(data, on_bad_lines="skip", max_skipped_fraction=0.5)
+    movies, report = read_movies(data, policy=BadLinePolicy("skip", 0.5))
 
     assert movies["item"].tolist() == [1, 3]
     assert movies["title"].tolist() == ["A (2000)", "D (2003)"]
@@ -364,7 +363,7 @@ def test_read_movies_skip_keeps_the_first_of_duplicates():
 
 def test_unknown_on_bad_lines_is_refused():
     with pytest.raises(ValueError, match="on_bad_lines"):
-        movielens.read_ratings(ratings_bytes(GOOD), on_bad_lines="ignore")
+        BadLinePolicy("ignore")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,23 +25,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from movielens_sbr.data.movielens import (
-    _MAX_TIMESTAMP,
-    _MIN_TIMESTAMP,
-    _SHOWN,
-    MemberRef,
+from movielens_sbr.data.dat_format import rating_line_problem, read_movies, read_ratings
+from movielens_sbr.data.movielens import MemberRef, RawArchive, dataset_spec
+from movielens_sbr.data.parsing import (
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+    SHOWN,
+    STRICT,
+    BadLinePolicy,
     ParseError,
     ParseReport,
-    RawArchive,
-    _apply_policy,
-    _check_on_bad_lines,
-    _decode_movies,
-    _Problem,
-    _rating_line_problem,
-    _skipped_report,
-    dataset_spec,
-    read_movies,
-    read_ratings,
+    Problem,
+    decode_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -166,10 +161,10 @@ def _diagnose_lines(
     check: Callable[[str], str | None],
     header: bool,
     encoding: str = "utf-8",
-) -> tuple[list[_Problem], int, np.ndarray]:
+) -> tuple[list[Problem], int, np.ndarray]:
     """Slow path: every line checked in Python. Returns the first problems, their count
     and the line numbers that hold no data row (header, blank and bad lines)."""
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     count = 0
     excluded = [1] if header else []
     with _open(source) as stream:
@@ -185,7 +180,7 @@ def _diagnose_lines(
             if reason:
                 count += 1
                 excluded.append(number)
-                if len(problems) < _SHOWN:
+                if len(problems) < SHOWN:
                     problems.append((number, reason, line))
     return problems, count, np.asarray(excluded, dtype=np.int64)
 
@@ -200,7 +195,7 @@ def _row_lines(rows: np.ndarray, excluded: np.ndarray) -> np.ndarray:
         lines = shifted
 
 
-def _fail_unparsable(file_name: str, message: str, problems: list[_Problem], count: int):
+def _fail_unparsable(file_name: str, message: str, problems: list[Problem], count: int):
     shown = "\n".join(
         f"  {file_name}, line {line}: {reason}: {text[:80]!r}" for line, reason, text in problems
     )
@@ -218,7 +213,7 @@ def _fail_unparsable(file_name: str, message: str, problems: list[_Problem], cou
 def _csv_rating_problem(line: str) -> str | None:
     if line.strip() == ",".join(CSV_RATINGS_HEADER):
         return None
-    return _rating_line_problem(line, ",", half_stars=True)
+    return rating_line_problem(line, ",", half_stars=True)
 
 
 def _rating_ranges(columns: dict[str, np.ndarray], user: str, item: str) -> np.ndarray:
@@ -227,23 +222,21 @@ def _rating_ranges(columns: dict[str, np.ndarray], user: str, item: str) -> np.n
     return (
         (columns[user] < 1)
         | (columns[item] < 1)
-        | (timestamps < _MIN_TIMESTAMP)
-        | (timestamps > _MAX_TIMESTAMP)
+        | (timestamps < MIN_TIMESTAMP)
+        | (timestamps > MAX_TIMESTAMP)
     )
 
 
 def read_csv_ratings(
     source: MemberRef | bytes,
     file_name: str = "ratings.csv",
-    on_bad_lines: str = "fail",
-    max_skipped_fraction: float = 0.01,
+    policy: BadLinePolicy = STRICT,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """``userId,movieId,rating,timestamp`` with a header (ratings in steps of 0.5), streamed.
 
     Lines with a wrong field count, out-of-range values and repeated user-movie pairs follow
-    ``on_bad_lines``; values that are not numbers always fail, with their lines named.
+    ``policy``; values that are not numbers always fail, with their lines named.
     """
-    _check_on_bad_lines(on_bad_lines)
     types = {
         "userId": pa.int32(),
         "movieId": pa.int32(),
@@ -270,25 +263,25 @@ def read_csv_ratings(
     duplicated = _duplicated(pairs)
     del pairs
     n_lines = len(bad) + n_invalid
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     excluded = np.zeros(0, dtype=np.int64)
     if n_invalid or n_bad or duplicated.any():
         problems, _, excluded = _diagnose_lines(source, _csv_rating_problem, header=True)
         count = n_invalid + n_bad
-        _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction, count)
+        policy.apply(file_name, problems, n_lines, count)
     if duplicated.any():
         rows = np.flatnonzero(duplicated & ~bad)
-        lines = _row_lines(rows[:_SHOWN], excluded)
+        lines = _row_lines(rows[:SHOWN], excluded)
         shown = [
             (
                 int(line),
                 f"UserID {columns['userId'][row]} rated MovieID {columns['movieId'][row]} again",
                 "",
             )
-            for row, line in zip(rows[:_SHOWN], lines, strict=True)
+            for row, line in zip(rows[:SHOWN], lines, strict=True)
         ]
-        _apply_policy(file_name, shown, n_lines, on_bad_lines, max_skipped_fraction, len(rows))
-        problems = sorted(problems + shown)[:_SHOWN]
+        policy.apply(file_name, shown, n_lines, len(rows))
+        problems = sorted(problems + shown)[:SHOWN]
     keep = ~(bad | duplicated)
     frame = pd.DataFrame(
         {
@@ -331,11 +324,10 @@ def _drop_duplicate_items(
     movies: pd.DataFrame,
     lines: np.ndarray,
     file_name: str,
-    problems: list[_Problem],
+    problems: list[Problem],
     n_lines: int,
-    on_bad_lines: str,
-    max_skipped_fraction: float,
-) -> tuple[pd.DataFrame, list[_Problem]]:
+    policy: BadLinePolicy,
+) -> tuple[pd.DataFrame, list[Problem]]:
     mask = movies["item"].duplicated(keep="first").to_numpy()
     if not mask.any():
         return movies, problems
@@ -343,19 +335,17 @@ def _drop_duplicate_items(
         (int(line), f"duplicate MovieID {item}", "")
         for line, item in zip(lines[mask], movies["item"].to_numpy()[mask], strict=True)
     ]
-    _apply_policy(file_name, duplicates, n_lines, on_bad_lines, max_skipped_fraction)
+    policy.apply(file_name, duplicates, n_lines)
     return movies[~mask], sorted(problems + duplicates)
 
 
 def read_csv_movies(
     data: bytes,
     file_name: str = "movies.csv",
-    on_bad_lines: str = "fail",
-    max_skipped_fraction: float = 0.01,
+    policy: BadLinePolicy = STRICT,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """``movieId,title,genres`` with a header and quoted titles (UTF-8)."""
-    _check_on_bad_lines(on_bad_lines)
-    invalid: list[_Problem] = []
+    invalid: list[Problem] = []
 
     def record(row) -> str:
         invalid.append(
@@ -363,7 +353,7 @@ def read_csv_movies(
         )
         return "skip"
 
-    text = _decode_movies(data, file_name).encode("utf-8")
+    text = decode_text(data, file_name).encode("utf-8")
     if not text.strip():
         raise ParseError(f"{file_name} is empty.")
     try:
@@ -391,18 +381,16 @@ def read_csv_movies(
     problems = invalid + [
         (0, f"MovieID {item!r} is not a positive integer", "") for item in movies["item"][bad_ids]
     ]
-    _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
+    policy.apply(file_name, problems, n_lines)
     movies = movies[~bad_ids]
     # Physical lines of the rows (read without threads: no quoted newlines in MovieLens).
     excluded = np.asarray(sorted([1] + [line for line, _, _ in invalid]), dtype=np.int64)
     lines = _row_lines(np.flatnonzero(~bad_ids.to_numpy()), excluded)
-    movies, problems = _drop_duplicate_items(
-        movies, lines, file_name, problems, n_lines, on_bad_lines, max_skipped_fraction
-    )
+    movies, problems = _drop_duplicate_items(movies, lines, file_name, problems, n_lines, policy)
     movies["title"] = movies["title"].str.strip()
     genres = movies["genres"].fillna("").str.split("|")
     movies["genres"] = [[] if g in ([NO_GENRES], [""]) else g for g in genres]
-    return _finish_movies(movies), _skipped_report(file_name, problems, n_lines)
+    return _finish_movies(movies), ParseReport.of(file_name, problems, n_lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,12 +400,10 @@ def read_csv_movies(
 def read_100k_items(
     data: bytes,
     file_name: str = "u.item",
-    on_bad_lines: str = "fail",
-    max_skipped_fraction: float = 0.01,
+    policy: BadLinePolicy = STRICT,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """``id|title|release date|video date|IMDb URL|19 genre flags`` (ISO-8859-1)."""
-    _check_on_bad_lines(on_bad_lines)
-    text = _decode_movies(data, file_name)
+    text = decode_text(data, file_name)
     rows, problems = [], []
     n_fields = 5 + len(ML_100K_GENRES)
     for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
@@ -436,7 +422,7 @@ def read_100k_items(
         else:
             rows.append((number, int(item), fields[1], fields[2], fields[5:]))
     n_lines = len(rows) + len(problems)
-    _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
+    policy.apply(file_name, problems, n_lines)
     if not rows:
         raise ParseError(f"{file_name} is empty.")
     movies = pd.DataFrame([row[:4] for row in rows], columns=["line", "item", "title", "release"])
@@ -449,8 +435,7 @@ def read_100k_items(
         file_name,
         problems,
         n_lines,
-        on_bad_lines,
-        max_skipped_fraction,
+        policy,
     )
     result = _finish_movies(movies)
     # "unknown" and a few others have no year in the title: take the release date's.
@@ -458,7 +443,7 @@ def read_100k_items(
         movies["release"].reset_index(drop=True).str.extract(r"(\d{4})\s*$", expand=False)
     )
     result["year"] = result["year"].fillna(release_year.astype("Int16"))
-    return result, _skipped_report(file_name, problems, n_lines)
+    return result, ParseReport.of(file_name, problems, n_lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,8 +451,8 @@ def read_100k_items(
 
 CLICK_COLUMNS = ["session", "timestamp", "item", "category"]
 # A click time outside the plausible window is a broken line, as for MovieLens.
-_MIN_CLICK_MS = _MIN_TIMESTAMP * 1000
-_MAX_CLICK_MS = _MAX_TIMESTAMP * 1000
+_MIN_CLICK_MS = MIN_TIMESTAMP * 1000
+_MAX_CLICK_MS = MAX_TIMESTAMP * 1000
 
 
 def _click_line_problem(line: str) -> str | None:
@@ -487,11 +472,9 @@ def _click_line_problem(line: str) -> str | None:
 def read_yoochoose_clicks(
     source: MemberRef | bytes,
     file_name: str = "yoochoose-clicks.dat",
-    on_bad_lines: str = "fail",
-    max_skipped_fraction: float = 0.01,
+    policy: BadLinePolicy = STRICT,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """Clicks as events: user = session id, rating NaN, timestamp with milliseconds."""
-    _check_on_bad_lines(on_bad_lines)
     types = {"session": pa.int32(), "timestamp": pa.timestamp("ms", tz="UTC"), "item": pa.int32()}
     try:
         columns, n_invalid = _stream_columns(
@@ -514,12 +497,12 @@ def read_yoochoose_clicks(
         | (milliseconds > _MAX_CLICK_MS)
     )
     n_lines = len(bad) + n_invalid
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     if n_invalid or bad.any():
         # Out-of-range times pass the line check, so the count comes from the parse.
         problems, _, _ = _diagnose_lines(source, _click_line_problem, header=False)
         count = n_invalid + int(bad.sum())
-        _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction, count)
+        policy.apply(file_name, problems, n_lines, count)
     keep = ~bad
     events = pd.DataFrame(
         {
@@ -584,31 +567,30 @@ def yoochoose_items(
 
 
 def parse_dataset_ratings(
-    archive: RawArchive, on_bad_lines: str = "fail", max_skipped_fraction: float = 0.01
+    archive: RawArchive, policy: BadLinePolicy = STRICT
 ) -> tuple[pd.DataFrame, ParseReport]:
     """The events of any supported dataset, in the common schema."""
     spec = dataset_spec(archive.dataset)
     file_name = f"{archive.source}: {spec.ratings}"
     source = archive.ratings_ref if archive.ratings_ref is not None else archive.ratings
     if spec.format == "csv":
-        return read_csv_ratings(source, file_name, on_bad_lines, max_skipped_fraction)
+        return read_csv_ratings(source, file_name, policy)
     if spec.format == "yoochoose":
-        return read_yoochoose_clicks(source, file_name, on_bad_lines, max_skipped_fraction)
+        return read_yoochoose_clicks(source, file_name, policy)
     if isinstance(source, MemberRef):
         with source.open() as handle:
             source = handle.read()
     return read_ratings(
         source,
         file_name,
-        on_bad_lines,
-        max_skipped_fraction,
+        policy,
         separator="\t" if spec.format == "ml-100k" else "::",
         half_stars=spec.half_stars,
     )
 
 
 def parse_dataset_movies(
-    archive: RawArchive, on_bad_lines: str = "fail", max_skipped_fraction: float = 0.01
+    archive: RawArchive, policy: BadLinePolicy = STRICT
 ) -> tuple[pd.DataFrame, ParseReport]:
     """The items of any supported dataset, in the common schema."""
     spec = dataset_spec(archive.dataset)
@@ -617,7 +599,7 @@ def parse_dataset_movies(
         return yoochoose_items(source, f"{archive.source}: {spec.ratings}")
     file_name = f"{archive.source}: {spec.movies}"
     if spec.format == "csv":
-        return read_csv_movies(archive.movies, file_name, on_bad_lines, max_skipped_fraction)
+        return read_csv_movies(archive.movies, file_name, policy)
     if spec.format == "ml-100k":
-        return read_100k_items(archive.movies, file_name, on_bad_lines, max_skipped_fraction)
-    return read_movies(archive.movies, file_name, on_bad_lines, max_skipped_fraction)
+        return read_100k_items(archive.movies, file_name, policy)
+    return read_movies(archive.movies, file_name, policy)

@@ -1,18 +1,18 @@
-"""MovieLens (and YOOCHOOSE) archives: find, download, verify and parse them (no Kedro imports).
+"""MovieLens (and YOOCHOOSE) archives: the dataset table, download, reading (no Kedro imports).
 
 ``DATASETS`` is the one table of supported datasets: where each comes from, which files it
 holds, their format and how a download is verified. The archive is read member by member
 (in memory, or streamed for the big CSV and click files) and never extracted, so no entry
 can write anywhere; an archive with entry names that would escape a folder (absolute
-paths, ``..``) is refused all the same. The per-format parsers live in ``formats.py``.
+paths, ``..``) is refused all the same. Parsing the files is the job of ``dat_format.py``
+(the ``.dat`` files), ``formats.py`` (every other format) and ``parsing.py`` (what they
+share).
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import hashlib
-import io
 import logging
 import os
 import re
@@ -25,10 +25,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
+from movielens_sbr.atomic_files import replace_durably, temporary_path
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +41,6 @@ MAX_MEMBER_BYTES = 1 << 30
 # sit in memory whole; the limit only refuses absurd declared sizes.
 MAX_STREAMED_BYTES = 16 << 30
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-# MovieLens 1M was collected 2000-2003; a generous window catches garbage timestamps.
-_MIN_TIMESTAMP = 788_918_400  # 1995-01-01
-_MAX_TIMESTAMP = 2_000_000_000  # 2033-05-18
 
 
 class ArchiveError(RuntimeError):
@@ -167,10 +161,6 @@ def dataset_spec(name: str) -> DatasetSpec:
         raise ValueError(f"Unknown dataset {name!r}; choose among {sorted(DATASETS)}") from None
 
 
-class ParseError(ValueError):
-    """A MovieLens file has lines that do not follow the official format."""
-
-
 @dataclass(frozen=True)
 class MemberRef:
     """Where a streamed member lives: a file, or ``member`` inside the zip at ``path``."""
@@ -284,7 +274,7 @@ def download(
         md5 = fetch_companion_md5(md5_url, timeout=timeout)
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + f".part-{os.getpid()}")
+    partial = temporary_path(destination)
     opener = urllib.request.build_opener(_HttpsOnlyRedirects)
     last_error: Exception | None = None
     for attempt in range(1, retries + 1):
@@ -313,7 +303,7 @@ def download(
                     "The partial download was deleted; try again, or download the archive "
                     f"yourself and set {ARCHIVE_ENV_VAR} to its path."
                 )
-            os.replace(partial, destination)
+            replace_durably(partial, destination)
             return destination
         except ArchiveError:
             raise
@@ -485,369 +475,3 @@ def resolve_archive(
             f"(1) connect to the network and run again, or (2) set {ARCHIVE_ENV_VAR}=/path/to/"
             f"{spec.archive} (a zip or an unpacked folder), or copy the archive to {cache_path}."
         ) from error
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing
-
-ON_BAD_LINES = ("fail", "skip")
-_SHOWN = 5  # offending lines quoted in a report
-
-_RATING_FIELDS = ("UserID", "MovieID", "Rating", "Timestamp")
-_RATING_BOUNDS = {
-    "UserID": (1, 2**31 - 1),
-    "MovieID": (1, 2**31 - 1),
-    "Rating": (1, 5),
-    "Timestamp": (_MIN_TIMESTAMP, _MAX_TIMESTAMP),
-}
-
-
-@dataclass(frozen=True)
-class ParseReport:
-    """What parsing one file dropped: lines read, lines skipped and the first of them."""
-
-    file_name: str
-    lines: int
-    skipped: int
-    first_skipped: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict:
-        return {
-            "file": self.file_name,
-            "lines": self.lines,
-            "skipped_lines": self.skipped,
-            "first_skipped": list(self.first_skipped),
-        }
-
-
-# (line number, reason, line text), one per bad line
-_Problem = tuple[int, str, str]
-
-
-def _line_report(file_name: str, problems: list[_Problem], count: int | None = None) -> str:
-    shown = "\n".join(
-        f"  {file_name}, line {line}: {reason}: {text[:80]!r}"
-        for line, reason, text in problems[:_SHOWN]
-    )
-    count = len(problems) if count is None else count
-    return f"{count} bad line(s) in {file_name}; the first ones:\n{shown}"
-
-
-def _check_on_bad_lines(on_bad_lines: str) -> None:
-    if on_bad_lines not in ON_BAD_LINES:
-        raise ValueError(f"on_bad_lines must be one of {ON_BAD_LINES}, got {on_bad_lines!r}")
-
-
-def _prepare_text(data: bytes, file_name: str) -> bytes:
-    """Refuse empty files and wrong encodings; normalise line ends and drop a UTF-8 BOM."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data:
-        line = data[: max(data.find(b"\x00"), 0)].count(b"\n") + 1
-        raise ParseError(
-            f"{file_name} is not ASCII / ISO-8859-1 text: it holds NUL bytes or a UTF-16 "
-            f"byte-order mark (first at line {line}). MovieLens files "
-            "are ISO-8859-1 with '::' separators: save it in that encoding, or use the "
-            "original file from ml-1m.zip."
-        )
-    if not data.strip():
-        raise ParseError(f"{file_name} is empty.")
-    return data.replace(b"\r\n", b"\n")
-
-
-def _apply_policy(
-    file_name: str,
-    problems: list[_Problem],
-    n_lines: int,
-    on_bad_lines: str,
-    max_skipped_fraction: float,
-    count: int | None = None,
-) -> None:
-    """Raise for bad lines under ``fail``, or when ``skip`` would drop too many of them.
-
-    ``count`` is the number of bad lines when ``problems`` lists only the first ones.
-    """
-    count = len(problems) if count is None else count
-    if not count:
-        return
-    if on_bad_lines == "fail":
-        raise ParseError(
-            _line_report(file_name, problems, count)
-            + "\nFix these lines, or set ingestion.on_bad_lines: skip in "
-            "conf/base/parameters_ingestion.yml to drop them."
-        )
-    if count > max_skipped_fraction * n_lines:
-        raise ParseError(
-            _line_report(file_name, problems, count)
-            + f"\nSkipping {count} of {n_lines} lines would exceed "
-            f"ingestion.max_skipped_fraction={max_skipped_fraction}: the file is probably "
-            "not in the expected format."
-        )
-    logger.warning("Skipping %s", _line_report(file_name, problems, count))
-
-
-def _skipped_report(file_name: str, problems: list[_Problem], n_lines: int) -> ParseReport:
-    return ParseReport(
-        file_name,
-        n_lines,
-        len(problems),
-        tuple(f"line {line}: {reason}" for line, reason, _ in problems[:_SHOWN]),
-    )
-
-
-def _half_star_problem(field: str) -> str | None:
-    try:
-        value = float(field)
-    except ValueError:
-        return f"Rating {field!r} is not a number"
-    if not (0.5 <= value <= 5 and (value * 2).is_integer()):
-        return f"Rating {field.strip()} is not one of 0.5, 1.0, ..., 5.0"
-    return None
-
-
-def _rating_line_problem(line: str, separator: str = "::", half_stars: bool = False) -> str | None:
-    if separator == "::" and "\t" in line:
-        return "tab separator: fields must be separated by '::'"
-    fields = line.split(separator)
-    if len(fields) != 4:
-        return f"expected 4 fields separated by {separator!r}, found {len(fields)}"
-    reasons = []
-    for name, field in zip(_RATING_FIELDS, fields, strict=True):
-        text = field.strip()
-        if name == "Rating" and half_stars:
-            if reason := _half_star_problem(field):
-                reasons.append(reason)
-            continue
-        if not (text.isascii() and text.lstrip("-").isdigit()):
-            reasons.append(f"{name} {field!r} is not an integer")
-            continue
-        low, high = _RATING_BOUNDS[name]
-        if not low <= int(text) <= high:
-            reasons.append(f"{name} {text} is outside {low}..{high}")
-    return "; ".join(reasons) or None
-
-
-def _diagnose_ratings(
-    lines: list[str], separator: str = "::", half_stars: bool = False
-) -> list[_Problem]:
-    """Slow path, taken only when the fast parser or a value check fails: find the lines.
-
-    Line numbers count every line of the file, blank ones included; blank lines are
-    otherwise ignored.
-    """
-    problems = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            reason = _rating_line_problem(line, separator, half_stars)
-            if reason:
-                problems.append((number, reason, line))
-    return problems
-
-
-class _NeedsDiagnosis(Exception):
-    pass
-
-
-def _fast_parse_ratings(
-    text_bytes: bytes, separator: str = "::", half_stars: bool = False
-) -> pd.DataFrame:
-    """pyarrow's CSV reader with explicit types; raises _NeedsDiagnosis on any bad value."""
-    if separator == "::":
-        if b"\t" in text_bytes:  # '::' becomes a tab below, so tabs must not pass
-            raise _NeedsDiagnosis
-        text_bytes = text_bytes.replace(b"::", b"\t")
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(text_bytes),
-            read_options=pacsv.ReadOptions(column_names=["user", "item", "rating", "timestamp"]),
-            parse_options=pacsv.ParseOptions(delimiter="\t"),
-            convert_options=pacsv.ConvertOptions(
-                column_types={
-                    "user": pa.int32(),
-                    "item": pa.int32(),
-                    "rating": pa.float32() if half_stars else pa.int8(),
-                    "timestamp": pa.int64(),
-                }
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise _NeedsDiagnosis from error
-    ratings = table.to_pandas()
-    out_of_range = np.zeros(len(ratings), dtype=bool)
-    for column, name in zip(ratings.columns, _RATING_FIELDS, strict=True):
-        low, high = (0.5, 5) if half_stars and name == "Rating" else _RATING_BOUNDS[name]
-        out_of_range |= ~ratings[column].between(low, high).to_numpy()
-    if half_stars:
-        doubled = ratings["rating"].to_numpy() * 2
-        out_of_range |= doubled != np.round(doubled)
-    if out_of_range.any():
-        raise _NeedsDiagnosis
-    return ratings
-
-
-def _data_line_numbers(lines: list[str], skipped: set[int]) -> np.ndarray:
-    """1-based line number of each parsed row: non-blank lines that were not skipped."""
-    blank = pd.Series(lines, dtype=object).str.strip().eq("").to_numpy()
-    numbers = np.arange(1, len(lines) + 1)
-    keep = ~blank & ~np.isin(numbers, list(skipped))
-    return numbers[keep]
-
-
-def _duplicate_problems(
-    frame: pd.DataFrame, keys: list[str], line_numbers: np.ndarray, describe
-) -> tuple[list[_Problem], np.ndarray]:
-    """Rows repeating an earlier row's ``keys``, as problems, and the mask of those rows."""
-    duplicated = frame.duplicated(keys, keep="first").to_numpy()
-    if not duplicated.any():
-        return [], duplicated
-    groups = frame.groupby(keys, sort=False).ngroup().to_numpy()
-    _, first_index = np.unique(groups, return_index=True)
-    first_line = line_numbers[first_index[groups]]
-    rows = np.flatnonzero(duplicated)
-    problems = [
-        (
-            int(line_numbers[row]),
-            f"{describe(frame.iloc[row])} (first on line {first_line[row]})",
-            "",
-        )
-        for row in rows
-    ]
-    return problems, duplicated
-
-
-def read_ratings(
-    data: bytes,
-    file_name: str = "ratings.dat",
-    on_bad_lines: str = "fail",
-    max_skipped_fraction: float = 0.01,
-    *,
-    separator: str = "::",
-    half_stars: bool = False,
-) -> tuple[pd.DataFrame, ParseReport]:
-    """Parse ``UserID::MovieID::Rating::Timestamp`` lines; returns the ratings and a report.
-
-    ``separator="\t"`` reads ML-100K's u.data; ``half_stars`` ML-10M's ratings in steps of
-    0.5. Columns: user (int32), item (int32), rating (int8, or float32 with half stars),
-    timestamp (datetime64[s]). Good
-    files take the fast path (pyarrow's CSV reader); any failure re-reads the text line by
-    line to name file, lines and reasons. A user rating the same movie twice is a
-    duplicate. ``on_bad_lines="skip"`` drops bad and duplicate lines instead of failing,
-    unless they exceed ``max_skipped_fraction`` of the lines.
-    """
-    _check_on_bad_lines(on_bad_lines)
-    text_bytes = _prepare_text(data, file_name)
-    lines: list[str] | None = None
-    problems: list[_Problem] = []
-    try:
-        ratings = _fast_parse_ratings(text_bytes, separator, half_stars)
-    except _NeedsDiagnosis as error:
-        lines = text_bytes.decode("latin-1").split("\n")
-        problems = _diagnose_ratings(lines, separator, half_stars)
-        n_lines = sum(1 for line in lines if line.strip())
-        _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
-        bad = {line for line, _, _ in problems}
-        kept = [line for number, line in enumerate(lines, 1) if number not in bad and line.strip()]
-        try:
-            ratings = _fast_parse_ratings("\n".join(kept).encode("latin-1"), separator, half_stars)
-        except _NeedsDiagnosis:
-            raise ParseError(
-                f"{file_name} could not be parsed, but no line looks wrong."
-            ) from error
-    n_lines = len(ratings) + len(problems)
-    # One sorted int64 key per (user, movie) pair: 5x cheaper than DataFrame.duplicated.
-    pairs = np.sort(
-        (ratings["user"].to_numpy().astype(np.int64) << 32) | ratings["item"].to_numpy()
-    )
-    if (pairs[1:] == pairs[:-1]).any():
-        lines = lines or text_bytes.decode("latin-1").split("\n")
-        line_numbers = _data_line_numbers(lines, {line for line, _, _ in problems})
-        duplicates, mask = _duplicate_problems(
-            ratings,
-            ["user", "item"],
-            line_numbers,
-            lambda row: f"UserID {row['user']} rated MovieID {row['item']} again",
-        )
-        texts = {number: lines[number - 1] for number, _, _ in duplicates[:_SHOWN]}
-        duplicates = [(number, reason, texts.get(number, "")) for number, reason, _ in duplicates]
-        _apply_policy(file_name, duplicates, n_lines, on_bad_lines, max_skipped_fraction)
-        ratings = ratings[~mask].reset_index(drop=True)
-        problems = sorted(problems + duplicates)
-    ratings["timestamp"] = ratings["timestamp"].astype("datetime64[s]")
-    return ratings, _skipped_report(file_name, problems, n_lines)
-
-
-def parse_ratings(data: bytes, file_name: str = "ratings.dat") -> pd.DataFrame:
-    """Strict :func:`read_ratings`: any bad line is a ParseError naming file and line."""
-    return read_ratings(data, file_name)[0]
-
-
-def _decode_movies(text_bytes: bytes, file_name: str) -> str:
-    """ISO-8859-1 as published; a file re-saved as UTF-8 is recognised and decoded as such."""
-    if text_bytes.isascii():
-        return text_bytes.decode("ascii")
-    try:
-        text = text_bytes.decode("utf-8")
-    except UnicodeDecodeError:
-        return text_bytes.decode("latin-1")
-    logger.info("%s is UTF-8, not the original ISO-8859-1; decoded as UTF-8", file_name)
-    return text
-
-
-def read_movies(
-    data: bytes,
-    file_name: str = "movies.dat",
-    on_bad_lines: str = "fail",
-    max_skipped_fraction: float = 0.01,
-) -> tuple[pd.DataFrame, ParseReport]:
-    """Parse ``MovieID::Title::Genres`` into item, title, year and a genres list, and a report.
-
-    A repeated MovieID is a duplicate; ``on_bad_lines="skip"`` keeps its first line.
-    """
-    _check_on_bad_lines(on_bad_lines)
-    text = _decode_movies(_prepare_text(data, file_name), file_name)
-    rows, problems = [], []
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        fields = line.split("::")
-        movie_id = fields[0].strip()
-        if len(fields) != 3:
-            problems.append(
-                (number, f"expected 3 fields separated by '::', found {len(fields)}", line)
-            )
-        elif not (movie_id.isascii() and movie_id.isdigit() and 0 < int(movie_id) < 2**31):
-            problems.append((number, f"MovieID {fields[0]!r} is not a positive integer", line))
-        else:
-            rows.append((number, int(movie_id), fields[1], fields[2]))
-    n_lines = len(rows) + len(problems)
-    _apply_policy(file_name, problems, n_lines, on_bad_lines, max_skipped_fraction)
-    movies = pd.DataFrame(rows, columns=["line", "item", "title", "genres"])
-    duplicates, mask = _duplicate_problems(
-        movies,
-        ["item"],
-        movies["line"].to_numpy(),
-        lambda row: f"duplicate MovieID {row['item']}",
-    )
-    if duplicates:
-        titles = movies["title"].to_numpy()
-        duplicates = [
-            (line, reason, f"{movies['item'].iloc[row]}::{titles[row]}")
-            for (line, reason, _), row in zip(duplicates, np.flatnonzero(mask), strict=True)
-        ]
-        _apply_policy(file_name, duplicates, n_lines, on_bad_lines, max_skipped_fraction)
-        movies = movies[~mask]
-        problems = sorted(problems + duplicates)
-    if movies.empty:
-        raise ParseError(f"{file_name} is empty.")
-    movies = movies.reset_index(drop=True)
-    movies["item"] = movies["item"].astype("int32")
-    movies["year"] = movies["title"].str.extract(r"\((\d{4})\)\s*$", expand=False).astype("Int16")
-    movies["genres"] = movies["genres"].str.split("|")
-    return movies[["item", "title", "year", "genres"]], _skipped_report(
-        file_name, problems, n_lines
-    )
-
-
-def parse_movies(data: bytes, file_name: str = "movies.dat") -> pd.DataFrame:
-    """Strict :func:`read_movies`: any bad line is a ParseError naming file and line."""
-    return read_movies(data, file_name)[0]

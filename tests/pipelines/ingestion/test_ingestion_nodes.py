@@ -3,7 +3,8 @@
 import pytest
 
 from conftest import make_movies_lines, make_ratings_lines
-from movielens_sbr.data.movielens import ParseError, RawArchive
+from movielens_sbr.data.movielens import RawArchive
+from movielens_sbr.data.parsing import ParseError
 from movielens_sbr.params import ParameterError
 from movielens_sbr.pipelines.ingestion.nodes import (
     describe_archive,

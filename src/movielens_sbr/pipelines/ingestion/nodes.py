@@ -8,6 +8,7 @@ import pandas as pd
 
 from movielens_sbr.data.formats import parse_dataset_movies, parse_dataset_ratings
 from movielens_sbr.data.movielens import RawArchive, dataset_spec
+from movielens_sbr.data.parsing import BadLinePolicy
 from movielens_sbr.params import IngestionParams, validate_section
 
 
@@ -24,21 +25,23 @@ def _config(archive: RawArchive, params: dict | None) -> IngestionParams:
     return config
 
 
+def _policy(config: IngestionParams) -> BadLinePolicy:
+    return BadLinePolicy(config.on_bad_lines, config.max_skipped_fraction)
+
+
 def parse_ratings_node(
     archive: RawArchive, params: dict | None = None
 ) -> tuple[pd.DataFrame, dict]:
     """Events -> user, item, rating, timestamp; and what was skipped."""
     config = _config(archive, params)
-    ratings, report = parse_dataset_ratings(
-        archive, config.on_bad_lines, config.max_skipped_fraction
-    )
+    ratings, report = parse_dataset_ratings(archive, _policy(config))
     return ratings, report.as_dict()
 
 
 def parse_movies_node(archive: RawArchive, params: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """Titles -> item, title, year, genres; and what was skipped."""
     config = _config(archive, params)
-    movies, report = parse_dataset_movies(archive, config.on_bad_lines, config.max_skipped_fraction)
+    movies, report = parse_dataset_movies(archive, _policy(config))
     return movies, report.as_dict()
 
 
