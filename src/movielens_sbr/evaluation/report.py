@@ -266,7 +266,7 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
         "",
         f"Data: `{dataset.get('archive', '?')}` (MD5 `{dataset.get('archive_md5', '?')}`). "
         "How the protocol works and what it shows: "
-        "[docs/evaluation.md](../../../../docs/evaluation.md).",
+        "[docs/evaluation.md]({project_root}/docs/evaluation.md).",
         "",
         f"## Methods at K = {k}",
         "",
