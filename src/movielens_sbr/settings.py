@@ -10,6 +10,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunSummaryHook,
     RunTrackingHook,
 )
 from movielens_sbr.run_commit import CompleteRunsCatalog, DiscardFailedRunHook, ModelLineageHook
@@ -38,6 +39,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),
+    RunSummaryHook(),
     DiscardFailedRunHook(),
     ModelLineageHook(),
 )
