@@ -121,8 +121,8 @@ def ingest(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     from movielens_sbr.pipelines.ingestion.nodes import parse_movies_node, parse_ratings_node
 
     raw = read_archive(archive, "ml-32m")
-    ratings, _ = parse_ratings_node(raw, {"dataset": "ml-32m"})
     movies, _ = parse_movies_node(raw, {"dataset": "ml-32m"})
+    ratings, _ = parse_ratings_node(raw, movies, {"dataset": "ml-32m"})
     return ratings, movies
 
 

@@ -26,15 +26,24 @@ from kedro.io.core import AbstractVersionedDataset
 
 
 class KillAfter:
-    """Kills the process with SIGKILL right after the named node (no cleanup of any kind)."""
+    """Kills the process with SIGKILL (no cleanup of any kind) as soon as the named node
+    has finished: its outputs saved. (Kedro calls ``after_node_run`` before it saves them.)"""
 
     def __init__(self, node_name: str):
         self.node_name = node_name
+        self.unsaved: set[str] | None = None
 
     @hook_impl
     def after_node_run(self, node) -> None:
         if node.name == self.node_name:
-            os.kill(os.getpid(), signal.SIGKILL)
+            self.unsaved = set(node.outputs)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        if self.unsaved is not None:
+            self.unsaved.discard(dataset_name)
+            if not self.unsaved:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 def resolved_versions(project: Path) -> dict[str, str | None]:

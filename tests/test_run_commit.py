@@ -31,15 +31,24 @@ class Failure(Exception):
 
 
 class FailAfter:
-    """Raises right after the named node, as a failing next node would."""
+    """Raises as soon as the named node has finished (its outputs saved), as a failing next
+    node would. (Kedro calls ``after_node_run`` before it saves the outputs.)"""
 
     def __init__(self, node_name: str):
         self.node_name = node_name
+        self.unsaved: set[str] | None = None
 
     @hook_impl
     def after_node_run(self, node) -> None:
         if node.name == self.node_name:
-            raise Failure(f"injected after {node.name}")
+            self.unsaved = set(node.outputs)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        if self.unsaved is not None:
+            self.unsaved.discard(dataset_name)
+            if not self.unsaved:
+                raise Failure(f"injected after {self.node_name}")
 
 
 def run(project: Path, pipeline: str | None = None, params: dict | None = None, hook=None):

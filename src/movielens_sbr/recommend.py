@@ -33,6 +33,7 @@ import pandas as pd
 from movielens_sbr.evaluation.evaluator import padded
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.weights import StepWeights
+from movielens_sbr.run_versions import IncompleteRunError, latest_complete_version, lineage_version
 from movielens_sbr.titles import TitleIndex
 
 GRU4REC = "gru4rec"
@@ -348,8 +349,9 @@ class Recommender:
     ) -> Recommender:
         """From a Kedro project folder (or an already built catalog).
 
-        ``model_version`` is a version of the versioned ``gru4rec_model`` (default: latest).
-        The item index of the same run is used when it exists, else the latest one.
+        ``model_version`` is a version of the versioned ``gru4rec_model`` saved by a complete
+        run (default: the latest such). The item index is the one the model was trained
+        with, as its run's manifest records.
         The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
         model is loaded only if needed); training sessions (baselines, item-kNN) and
         session events (``--user``) are loaded only when needed.
@@ -377,9 +379,7 @@ class Recommender:
             if weights is None:
                 model = catalog.load("gru4rec_model", version=model_version)
                 version = model_version or catalog.get("gru4rec_model").resolve_load_version()
-            item_index = _try_load(catalog, "item_index", version)
-            if item_index is None:  # the model was trained in a later run than the split
-                item_index = catalog.load("item_index")
+            item_index = _trained_item_index(catalog, version)
             movies = catalog.load("movies")
 
         def loader(name: str) -> Callable[[], pd.DataFrame]:
@@ -721,12 +721,10 @@ def _try_load(catalog: Any, name: str, version: str | None = None):
 
 
 def _saved_model_file(catalog: Any, version: str | None) -> tuple[Path, str] | None:
-    """The local ``.keras`` file of ``gru4rec_model`` at ``version`` (default: latest) and
-    its version, from the catalog's configuration (creating the dataset would import
-    TensorFlow). None when the entry is not a versioned local file: Kedro loads it then.
-
-    Versions are folders ``<filepath>/<version>/<file name>``; the latest is the last
-    in name order that holds the file, as Kedro resolves it.
+    """The local ``.keras`` file of ``gru4rec_model`` at ``version`` (default: the latest
+    of a complete run) and its version, from the catalog's configuration (creating the
+    dataset would import TensorFlow). None when the entry is not a versioned local file:
+    Kedro loads it then. Versions are folders ``<filepath>/<version>/<file name>``.
     """
     config = catalog.to_config()[0].get("gru4rec_model") or {}
     filepath = str(config.get("filepath", ""))
@@ -737,16 +735,25 @@ def _saved_model_file(catalog: Any, version: str | None) -> tuple[Path, str] | N
             return None  # remote storage: through Kedro's dataset
         filepath = filepath[len("file://") :]
     folder = Path(filepath)
-    if version is not None:
-        path = folder / version / folder.name
-        if not path.is_file():
-            found = sorted(p.parent.name for p in folder.glob(f"*/{folder.name}"))
-            raise FileNotFoundError(f"no model version {version} in {folder} (found {found})")
-        return path, version
-    versions = sorted(p for p in folder.glob(f"*/{folder.name}") if p.is_file())
-    if not versions:
-        raise FileNotFoundError(f"no saved model in {folder}")
-    return versions[-1], versions[-1].parent.name
+    manifests = (catalog.to_config()[0].get("run_manifest") or {}).get("filepath")
+    # Only names of saved versions are accepted, so a version can never be a path.
+    try:
+        version = latest_complete_version(folder, manifests, version)
+    except IncompleteRunError as error:
+        raise FileNotFoundError(f"no model: {error}") from None
+    return folder / version / folder.name, version
+
+
+def _trained_item_index(catalog: Any, model_version: str) -> pd.DataFrame:
+    """The item index the model of ``model_version`` was trained with: saved or loaded by
+    that run, as its manifest says; a manifest without that record (older runs) falls back
+    to the item index of the same version, else the latest one."""
+    manifest = _try_load(catalog, "run_manifest", model_version)
+    trained = lineage_version(manifest, "item_index") if manifest else None
+    if trained is not None:
+        return catalog.load("item_index", version=trained)
+    item_index = _try_load(catalog, "item_index", model_version)
+    return item_index if item_index is not None else catalog.load("item_index")
 
 
 def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:

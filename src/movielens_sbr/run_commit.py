@@ -4,10 +4,10 @@ Kedro's versioned datasets load their newest version, whichever run saved it, so
 that dies half-way used to leave its first outputs as the "latest". Here
 (``docs/reliability.md``):
 
-- ``CompleteRunsCatalog`` (``DATA_CATALOG_CLASS`` in settings.py) makes every versioned
-  dataset load the version of the running session if it saved one, else the newest
-  version saved by a complete run: one with a ``run_manifest``, which RunManifestHook saves
-  after every node has succeeded.
+- ``CompleteRunsHook`` makes every versioned dataset of every catalog (runs, notebooks,
+  ``Recommender.load``) load the version of the running session if it saved one, else the
+  newest version saved by a complete run: one with a ``run_manifest``, which
+  RunManifestHook saves after every node has succeeded.
 - ``DiscardFailedRunHook`` deletes what a failed run saved, so the data folder is as it was.
 - ``ModelLineageHook`` refuses to evaluate or use a model with an item index other than the
   one it was trained with.
@@ -40,13 +40,21 @@ def _version_of(path: str) -> str:
     return PurePath(path).parent.name
 
 
-class CompleteRunsCatalog(DataCatalog):
-    """A DataCatalog whose versioned datasets ignore the versions of unfinished runs.
+def read_complete_runs_only(catalog: DataCatalog) -> None:
+    """Make every versioned dataset of ``catalog`` ignore the versions of unfinished runs.
 
-    The run's own versions come first, so a node reads what an earlier node of the same
-    run saved even when another run completed in the meantime. A version pinned explicitly
-    (``catalog.load(name, version=...)``, ``--load-versions``) is loaded as asked.
+    The running session's own versions come first, so a node reads what an earlier node of
+    the same run saved even when another run completed in the meantime. A version pinned
+    explicitly (``catalog.load(name, version=...)``, ``--load-versions``) is loaded as
+    asked. A catalog without ``run_manifest`` keeps Kedro's rule (the newest version).
+
+    Kedro builds the catalog of a run from ``DATA_CATALOG_CLASS`` but the one of
+    ``context.catalog`` (notebooks, ``Recommender.load``) from its own class, so the
+    catalog's ``get``, through which every load, save and exists goes, is wrapped here.
     """
+    if getattr(catalog, _MARK, False) or RUN_MARKER not in catalog:
+        return
+    plain_get = catalog.get
 
     def get(
         self,
@@ -54,20 +62,21 @@ class CompleteRunsCatalog(DataCatalog):
         fallback_to_runtime_pattern: bool = False,
         version: Version | None = None,
     ) -> AbstractDataset | None:
-        dataset = super().get(key, fallback_to_runtime_pattern, version)
+        dataset = plain_get(key, fallback_to_runtime_pattern, version)
         if (
             version is None
             and key != RUN_MARKER
             and isinstance(dataset, AbstractVersionedDataset)
             and not getattr(dataset, _MARK, False)
         ):
-            marker = super().get(RUN_MARKER)
-            if isinstance(marker, AbstractVersionedDataset):
-                _read_complete_runs_only(dataset, marker)
+            _complete_versions_only(dataset, plain_get(RUN_MARKER))
         return dataset
 
+    catalog.get = types.MethodType(get, catalog)
+    setattr(catalog, _MARK, True)
 
-def _read_complete_runs_only(
+
+def _complete_versions_only(
     dataset: AbstractVersionedDataset, marker: AbstractVersionedDataset
 ) -> None:
     def complete_versions(self) -> list[str]:
@@ -84,6 +93,14 @@ def _read_complete_runs_only(
 
     dataset._get_versions = types.MethodType(complete_versions, dataset)
     setattr(dataset, _MARK, True)
+
+
+class CompleteRunsHook:
+    """Applies :func:`read_complete_runs_only` to every catalog the project creates."""
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        read_complete_runs_only(catalog)
 
 
 def _local_version_folder(dataset: AbstractDataset | None) -> Path | None:

@@ -36,15 +36,16 @@ def complete_versions(manifest_folder: str | Path) -> set[str]:
 
 
 def latest_complete_version(
-    folder: str | Path, manifest_folder: str | Path, version: str | None = None
+    folder: str | Path, manifest_folder: str | Path | None, version: str | None = None
 ) -> str:
     """``version`` if a complete run saved it, else the newest version saved by one.
 
-    Raises :class:`IncompleteRunError` naming what is missing.
+    Without ``manifest_folder`` (a catalog without ``run_manifest``) every saved version
+    counts, as in plain Kedro. Raises :class:`IncompleteRunError` naming what is missing.
     """
     folder = Path(folder)
-    complete = complete_versions(manifest_folder)
     saved = saved_versions(folder)
+    complete = set(saved) if manifest_folder is None else complete_versions(manifest_folder)
     if version is not None:
         if version in saved and version in complete:
             return version

@@ -13,7 +13,7 @@ from movielens_sbr.hooks import (
     RunSummaryHook,
     RunTrackingHook,
 )
-from movielens_sbr.run_commit import CompleteRunsCatalog, DiscardFailedRunHook, ModelLineageHook
+from movielens_sbr.run_commit import CompleteRunsHook, DiscardFailedRunHook, ModelLineageHook
 
 
 def _env(name: str, default: str = "") -> str:
@@ -40,13 +40,12 @@ HOOKS = (
     NodeTimingHook(),
     RunTrackingHook(),
     RunSummaryHook(),
+    # Readers see complete runs only: a failed or killed run leaves the latest versions as
+    # they were (movielens_sbr/run_commit.py, docs/reliability.md).
+    CompleteRunsHook(),
     DiscardFailedRunHook(),
     ModelLineageHook(),
 )
-
-# Readers see complete runs only: a failed or killed run leaves the latest versions as they
-# were (movielens_sbr/run_commit.py, docs/reliability.md).
-DATA_CATALOG_CLASS = CompleteRunsCatalog
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -269,7 +269,10 @@ def test_parse_movies_unconvertible_movie_id_is_a_parse_error(movie_id):
 @pytest.mark.parametrize("bad_line", ["1,2,3,978300760", "1;2;3;978300760", "1:2:3:978300760"])
 def test_parse_ratings_wrong_separator_names_the_line(bad_line):
     with pytest.raises(ParseError) as excinfo:
-        parse_ratings(ratings_bytes(GOOD, bad_line))
+        # One bad line among 200: few enough to suggest skipping it.
+        parse_ratings(
+            ratings_bytes(GOOD, bad_line, *[f"{u}::10::5::978300760" for u in range(2, 200)])
+        )
 
     message = str(excinfo.value)
     assert "ratings.dat, line 2: expected 4 fields separated by '::', found 1" in message
@@ -331,7 +334,7 @@ def test_read_ratings_skip_drops_bad_and_duplicate_lines_and_reports_them():
 def test_read_ratings_skip_refuses_a_file_mostly_wrong():
     lines = [GOOD] + ["1,2,3,978300760"] * 9
 
-    with pytest.raises(ParseError, match=r"Skipping 9 of 10 lines would exceed.*0\.5"):
+    with pytest.raises(ParseError, match=r"9 of 10 lines are bad, more than .*fraction=0\.5"):
         read_ratings(ratings_bytes(*lines), policy=BadLinePolicy("skip", 0.5))
 
 
@@ -396,9 +399,6 @@ def test_read_archive_unpacked_folder(tmp_path: Path):
     (folder / "ml-1m").mkdir(parents=True)
     (folder / "ml-1m" / "ratings.dat").write_bytes(ratings_bytes(GOOD))
     (folder / "ml-1m" / "movies.dat").write_bytes(b"10::X (2000)::Drama\n")
-    # A deeper copy must not win over the shallower one.
-    (folder / "ml-1m" / "old" / "deeper").mkdir(parents=True)
-    (folder / "ml-1m" / "old" / "deeper" / "ratings.dat").write_bytes(b"stale")
 
     raw = read_archive(folder)
 
@@ -406,6 +406,47 @@ def test_read_archive_unpacked_folder(tmp_path: Path):
     assert raw.movies == b"10::X (2000)::Drama\n"
     assert raw.source == str(folder)
     assert raw.md5 == ""
+
+    # A second copy anywhere in the folder: which one is meant would be a guess.
+    (folder / "ml-1m" / "old" / "deeper").mkdir(parents=True)
+    (folder / "ml-1m" / "old" / "deeper" / "ratings.dat").write_bytes(b"stale")
+    with pytest.raises(ArchiveError, match=r"2 files named ratings\.dat") as error:
+        read_archive(folder)
+    assert "old/deeper/ratings.dat" in str(error.value) and "ml-1m/ratings.dat" in str(error.value)
+
+
+def test_read_archive_zip_with_a_stray_ratings_file_lists_both(tmp_path: Path):
+    """A small ratings.dat at the root (or above ml-1m/) must not replace the real one."""
+    path = tmp_path / "ml-1m.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ratings.dat", ratings_bytes(GOOD))
+        archive.writestr("ml-1m/ratings.dat", ratings_bytes(GOOD, "2::10::4::978300760"))
+        archive.writestr("ml-1m/movies.dat", b"10::X (2000)::Drama\n")
+    with pytest.raises(ArchiveError, match=r"2 files named ratings.dat.*'ml-1m/ratings.dat', "):
+        read_archive(path)
+
+
+def test_read_archive_folder_has_the_zip_size_limits(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    (folder / "movies.dat").write_bytes(b"10::X (2000)::Drama\n")
+    with open(folder / "ratings.dat", "wb") as handle:  # sparse: takes no disk space
+        handle.truncate(3 << 30)
+    with pytest.raises(ArchiveError, match=r"3221225472 bytes, far beyond"):
+        read_archive(folder)
+
+    (folder / "ratings.dat").unlink()
+    (folder / "ratings.dat").symlink_to("/dev/zero")
+    with pytest.raises(ArchiveError, match="not a regular file"):
+        read_archive(folder)
+
+
+def test_read_archive_names_a_plain_data_file_as_such(tmp_path: Path):
+    (tmp_path / "ratings.dat").write_bytes(ratings_bytes(GOOD))
+    (tmp_path / "movies.dat").write_bytes(b"10::X (2000)::Drama\n")
+    with pytest.raises(ArchiveError, match="not its archive") as error:
+        read_archive(tmp_path / "ratings.dat")
+    assert f"{tmp_path}" in str(error.value) and "delete it" not in str(error.value)
 
 
 def test_read_archive_folder_without_movies(tmp_path: Path):
@@ -661,7 +702,7 @@ def served_archive(server: LocalServer) -> tuple[str, str, bytes]:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.glob("*.part-*"))
+    return sorted(p.name for p in folder.glob(".*.tmp"))
 
 
 def closed_port_url() -> str:
@@ -695,7 +736,7 @@ def test_download_good_archive_is_renamed_into_place(served_archive, tmp_path, m
     assert len(renames) == 1
     src, dst, existed = renames[0]
     assert dst == destination and not existed
-    assert src.parent == destination.parent and ".part-" in src.name
+    assert src.parent == destination.parent and src.name.endswith(".tmp")
 
 
 def test_download_without_md5_accepts_the_bytes(served_archive, tmp_path):

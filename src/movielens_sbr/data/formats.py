@@ -567,25 +567,68 @@ def yoochoose_items(
 
 
 def parse_dataset_ratings(
-    archive: RawArchive, policy: BadLinePolicy = STRICT
+    archive: RawArchive, policy: BadLinePolicy = STRICT, movies: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, ParseReport]:
-    """The events of any supported dataset, in the common schema."""
+    """The events of any supported dataset, in the common schema; with ``movies``, ratings
+    of items it lacks are bad lines (see :func:`drop_unknown_items`)."""
     spec = dataset_spec(archive.dataset)
     file_name = f"{archive.source}: {spec.ratings}"
     source = archive.ratings_ref if archive.ratings_ref is not None else archive.ratings
     if spec.format == "csv":
-        return read_csv_ratings(source, file_name, policy)
-    if spec.format == "yoochoose":
-        return read_yoochoose_clicks(source, file_name, policy)
-    if isinstance(source, MemberRef):
-        with source.open() as handle:
-            source = handle.read()
-    return read_ratings(
-        source,
-        file_name,
-        policy,
-        separator="\t" if spec.format == "ml-100k" else "::",
-        half_stars=spec.half_stars,
+        ratings, report = read_csv_ratings(source, file_name, policy)
+    elif spec.format == "yoochoose":
+        ratings, report = read_yoochoose_clicks(source, file_name, policy)
+    else:
+        if isinstance(source, MemberRef):
+            with source.open() as handle:
+                source = handle.read()
+        ratings, report = read_ratings(
+            source,
+            file_name,
+            policy,
+            separator="\t" if spec.format == "ml-100k" else "::",
+            half_stars=spec.half_stars,
+        )
+    if movies is None:
+        return ratings, report
+    return drop_unknown_items(ratings, report, movies, spec.movies or "the item table", policy)
+
+
+def drop_unknown_items(
+    ratings: pd.DataFrame,
+    report: ParseReport,
+    movies: pd.DataFrame,
+    movies_file: str,
+    policy: BadLinePolicy = STRICT,
+) -> tuple[pd.DataFrame, ParseReport]:
+    """Ratings of items missing from ``movies``: a ParseError under ``fail``; under ``skip``
+    dropped, counted in the report and bounded by ``max_skipped_fraction`` like bad lines."""
+    items = ratings["item"].to_numpy()
+    known = np.isin(items, movies["item"].to_numpy())
+    if known.all():
+        return ratings, report
+    ids = np.unique(items[~known])
+    n_unknown = len(items) - int(known.sum())
+    shown = ", ".join(map(str, ids[:SHOWN])) + (" ..." if len(ids) > SHOWN else "")
+    what = (
+        f"{n_unknown} rating(s) of {len(ids)} movie(s) that {movies_file} lacks (MovieID {shown})"
+    )
+    skipped = report.skipped + n_unknown
+    if policy.on_bad_lines == "fail":
+        raise ParseError(
+            f"{report.file_name}: {what}. Add them to {movies_file}, or set "
+            "ingestion.on_bad_lines: skip in conf/base/parameters_ingestion.yml to drop "
+            "these ratings."
+        )
+    if skipped > policy.max_skipped_fraction * report.lines:
+        raise ParseError(
+            f"{report.file_name}: {what}; with the other skipped lines {skipped} of "
+            f"{report.lines}, more than ingestion.max_skipped_fraction="
+            f"{policy.max_skipped_fraction}: is {movies_file} from the same release?"
+        )
+    logger.warning("%s: dropping %s", report.file_name, what)
+    return ratings[known].reset_index(drop=True), ParseReport(
+        report.file_name, report.lines, skipped, (*report.first_skipped, f"{what}: dropped")
     )
 
 

@@ -336,22 +336,54 @@ def _unsafe_member(name: str) -> bool:
     )
 
 
-def _find_member(names: list[str], wanted: str) -> str | None:
-    matches = [name for name in names if name.rsplit("/", 1)[-1] == wanted]
-    return min(matches, key=len) if matches else None
+def _only_candidate(where: Path, wanted: str, matches: list[str]) -> str | None:
+    """The one file named ``wanted``; several are an error: which one is meant is a guess."""
+    if len(matches) > 1:
+        raise ArchiveError(
+            f"{where} holds {len(matches)} files named {wanted}: {sorted(matches)}. Keep only "
+            f"the dataset's own, or point {ARCHIVE_ENV_VAR} at the folder or zip holding "
+            "just that one."
+        )
+    return matches[0] if matches else None
+
+
+def _find_member(path: Path, names: list[str], wanted: str) -> str | None:
+    return _only_candidate(
+        path, wanted, [name for name in names if name.rsplit("/", 1)[-1] == wanted]
+    )
 
 
 def _folder_members(path: Path, spec: DatasetSpec) -> dict[str, Path]:
     found = {}
     for wanted in spec.members:
-        matches = sorted(path.rglob(wanted), key=lambda p: len(p.parts))
-        if not matches:
+        match = _only_candidate(path, wanted, [str(p) for p in path.rglob(wanted)])
+        if match is None:
             raise ArchiveError(
                 f"{path} has no {wanted}: point {ARCHIVE_ENV_VAR} at the {spec.archive} "
                 f"archive or at the folder that holds {' and '.join(spec.members)}."
             )
-        found[wanted] = matches[0]  # the shallowest copy wins over stale deeper ones
+        member = Path(match)
+        streamed = spec.streamed and wanted == spec.ratings
+        # The limits of zip members hold for files in a folder too; a device (a link to
+        # /dev/zero) or a FIFO never ends, so only regular files are read.
+        if not member.is_file():
+            raise ArchiveError(f"{member} is not a regular file (a device, FIFO or folder?).")
+        limit = MAX_STREAMED_BYTES if streamed else MAX_MEMBER_BYTES
+        if member.stat().st_size > limit:
+            raise ArchiveError(
+                f"{member} has {member.stat().st_size} bytes, far beyond the real dataset "
+                f"(limit {limit}); refusing to read it."
+            )
+        found[wanted] = member
     return found
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # grew since it was checked
+        raise ArchiveError(f"{path} is larger than {limit} bytes; refusing to read it.")
+    return data
 
 
 def read_archive(path: Path, dataset: str | DatasetSpec = DEFAULT_DATASET) -> RawArchive:
@@ -366,7 +398,9 @@ def read_archive(path: Path, dataset: str | DatasetSpec = DEFAULT_DATASET) -> Ra
     if path.is_dir():
         located = _folder_members(path, spec)
         files = {
-            name: b"" if spec.streamed and name == spec.ratings else found.read_bytes()
+            name: b""
+            if spec.streamed and name == spec.ratings
+            else _read_at_most(found, MAX_MEMBER_BYTES)
             for name, found in located.items()
         }
         ref = MemberRef(str(located[spec.ratings])) if spec.streamed else None
@@ -380,6 +414,12 @@ def read_archive(path: Path, dataset: str | DatasetSpec = DEFAULT_DATASET) -> Ra
     if path.name == spec.ratings and spec.movies is None and not zipfile.is_zipfile(path):
         # The events file itself (yoochoose-clicks.dat): nothing else is needed.
         return RawArchive(b"", b"", str(path), md5_of(path), spec.name, MemberRef(str(path)))
+    if path.name in spec.members and not zipfile.is_zipfile(path):
+        raise ArchiveError(
+            f"{path} is one of the dataset's files, not its archive: point {ARCHIVE_ENV_VAR} "
+            f"at the folder that holds {' and '.join(spec.members)} ({path.parent}?) or at "
+            f"{spec.archive}."
+        )
     files: dict[str, bytes] = {}
     ref = None
     try:
@@ -395,7 +435,7 @@ def read_archive(path: Path, dataset: str | DatasetSpec = DEFAULT_DATASET) -> Ra
                     f"{spec.archive} again from its official source."
                 )
             for wanted in spec.members:
-                member = _find_member(list(infos), wanted)
+                member = _find_member(path, list(infos), wanted)
                 if member is None:
                     raise ArchiveError(
                         f"{path} has no {wanted} (members: {sorted(infos)[:10]}): "

@@ -30,11 +30,15 @@ def _policy(config: IngestionParams) -> BadLinePolicy:
 
 
 def parse_ratings_node(
-    archive: RawArchive, params: dict | None = None
+    archive: RawArchive, movies: pd.DataFrame, params: dict | None = None
 ) -> tuple[pd.DataFrame, dict]:
-    """Events -> user, item, rating, timestamp; and what was skipped."""
+    """Events -> user, item, rating, timestamp; and what was skipped.
+
+    Ratings of movies that ``movies`` lacks are bad lines too (an error, or dropped and
+    counted under ``on_bad_lines: skip``): their titles would be missing everywhere.
+    """
     config = _config(archive, params)
-    ratings, report = parse_dataset_ratings(archive, _policy(config))
+    ratings, report = parse_dataset_ratings(archive, _policy(config), movies)
     return ratings, report.as_dict()
 
 

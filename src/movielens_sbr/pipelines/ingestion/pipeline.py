@@ -14,16 +14,16 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             # The parse reports stay in memory: describe_archive folds them into the summary.
             Node(
-                parse_ratings_node,
-                ["movielens_archive", "params:ingestion"],
-                ["ratings", "ratings_parse_report"],
-                name="parse_ratings",
-            ),
-            Node(
                 parse_movies_node,
                 ["movielens_archive", "params:ingestion"],
                 ["movies", "movies_parse_report"],
                 name="parse_movies",
+            ),
+            Node(
+                parse_ratings_node,
+                ["movielens_archive", "movies", "params:ingestion"],
+                ["ratings", "ratings_parse_report"],
+                name="parse_ratings",
             ),
             Node(
                 describe_archive,
