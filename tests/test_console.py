@@ -296,3 +296,92 @@ def test_batch_failing_write_leaves_the_previous_output_intact(project, tmp_path
     assert result.output.startswith("Error: cannot write") and "No space left" in result.output
     assert output.read_bytes() == good  # the earlier good output, still readable
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+def _one_error_line(result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output
+    return errors[0]
+
+
+@pytest.mark.parametrize("bad_n", ["-3", "0", "\u0663", "2.5"])  # "\u0663": Arabic-Indic 3
+def test_every_command_validates_n_the_same_way(project, tmp_path, bad_n):
+    sessions = _batch_input(project, tmp_path / "in.parquet")
+    for args in (
+        ["recommend", "-m", "3"],
+        ["similar", "3"],
+        ["batch", str(sessions), str(tmp_path / "out.parquet")],
+    ):
+        line = _one_error_line(invoke(project, *args, "-n", bad_n), 2)
+        assert "'-n'" in line
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_ids_are_ascii_digits_only(project, api):
+    # "\u0663" (Arabic-Indic 3) and "\u00b3" (superscript 3) are titles to match, never id 3.
+    for movie in ("\u0663", "\u00b3"):
+        result = invoke(project, "recommend", "--movie", movie, "--json")
+        assert result.exit_code in (0, 1), result.output
+        if result.exit_code == 0:
+            assert json.loads(result.stdout)["session"] == [] or all(
+                s["item"] != 3 for s in json.loads(result.stdout)["session"]
+            )
+        else:
+            _one_error_line(result, 1)
+        similar = invoke(project, "similar", movie)
+        assert similar.exit_code in (0, 1) and "Traceback" not in similar.output
+    _one_error_line(invoke(project, "recommend", "--user", "\u0661"), 2)
+
+
+def test_batch_converts_ids_stored_as_text_and_refuses_what_is_not_an_id(project, tmp_path):
+    sessions = _batch_input(project, tmp_path / "in.parquet")
+    frame = pd.read_parquet(sessions)
+    as_ints = invoke(project, "batch", str(sessions), str(tmp_path / "ints.parquet"), "-n", "3")
+    assert as_ints.exit_code == 0, as_ints.output
+    frame.astype(str).to_parquet(tmp_path / "text.parquet")
+    as_text = invoke(
+        project, "batch", str(tmp_path / "text.parquet"), str(tmp_path / "out.parquet"), "-n", "3"
+    )
+    assert as_text.exit_code == 0, as_text.output
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "out.parquet"), pd.read_parquet(tmp_path / "ints.parquet")
+    )
+    assert "0 cold start" not in as_ints.output or "0 cold start" in as_text.output
+
+    frame.astype({"item": str}).assign(item="Toy Story").to_parquet(tmp_path / "titles.parquet")
+    line = _one_error_line(
+        invoke(project, "batch", str(tmp_path / "titles.parquet"), str(tmp_path / "x.parquet")), 1
+    )
+    assert "item must hold whole numbers" in line and "'Toy Story'" in line
+    with_nan = frame.astype({"session_id": float})
+    with_nan.loc[0, "session_id"] = np.nan
+    with_nan.to_parquet(tmp_path / "nan.parquet")
+    line = _one_error_line(
+        invoke(project, "batch", str(tmp_path / "nan.parquet"), str(tmp_path / "x.parquet")), 1
+    )
+    assert "1 row(s) have no session_id" in line
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_unreadable_input_and_unwritable_output_are_one_error_line(project, tmp_path):
+    sessions = _batch_input(project, tmp_path / "in.parquet")
+    (tmp_path / "empty.parquet").write_bytes(b"")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    for bad in ("empty.parquet", "broken.parquet"):
+        line = _one_error_line(
+            invoke(project, "batch", str(tmp_path / bad), str(tmp_path / "out.parquet")), 1
+        )
+        assert "cannot read" in line
+    (tmp_path / "locked").mkdir(mode=0o500)
+    result = invoke(project, "batch", str(sessions), str(tmp_path / "locked" / "out.parquet"))
+    if result.exit_code == 0:  # running as root: permissions do not apply
+        return
+    assert "cannot write" in _one_error_line(result, 1)
+
+
+def test_model_accepts_only_a_saved_version_name(project):
+    for version in ("../../../../evil", "..", "2099-01-01T00.00.00.000Z"):
+        line = _one_error_line(invoke(project, "recommend", "-m", "3", "--model", version), 1)
+        assert "is not saved; complete versions" in line

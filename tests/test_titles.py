@@ -122,3 +122,16 @@ def test_close_typo_between_two_titles_is_not_guessed(index):
 def test_empty_title_is_unknown(index):
     with pytest.raises(UnknownTitleError):
         index.match("  (1995) ")
+
+
+def test_titles_in_any_script_typed_exactly_are_found():
+    jumanji = "\u0414\u0436\u0443\u043c\u0430\u043d\u0434\u0436\u0438"  # Cyrillic
+    spirited_away = "\u5343\u3068\u5343\u5c0b\u306e\u795e\u96a0\u3057"  # Japanese
+    titles = {1: f"{jumanji} (1995)", 2: f"{spirited_away} (2001)", 3: "Weiße Rose (1982)"}
+    index = TitleIndex(pd.DataFrame({"item": list(titles), "title": list(titles.values())}))
+    assert index.match(jumanji) == 1
+    assert index.match(jumanji.upper()) == 1
+    assert index.match(spirited_away) == 2
+    assert index.match("Weisse Rose") == 3
+    with pytest.raises(UnknownTitleError, match="empty title"):
+        index.match(" !? ")

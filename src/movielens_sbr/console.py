@@ -17,6 +17,56 @@ import click
 METHOD_HELP = "gru4rec (default) or a baseline: pop, markov, spop, sr, iknn, sknn, vsknn, als"
 
 
+class _AsciiInt(click.ParamType):
+    """A whole number written with the digits 0-9 only (``int()`` also reads "٢٥٧١")."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int | None = None):
+        self.minimum = minimum
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            number = value
+        elif _is_ascii_number(str(value)):
+            number = int(str(value).strip())
+        else:
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{number} is below {self.minimum}", param, ctx)
+        return number
+
+
+def _is_ascii_number(text: str) -> bool:
+    text = text.strip()
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
+
+
+def _movie_query(text: str) -> int | str:
+    """A movie id when ``text`` is ASCII digits, else a title to match."""
+    return int(text) if text.strip().isascii() and text.strip().isdigit() else text
+
+
+# Every command takes -n the same way: a whole number of at least 1.
+n_option = click.option(
+    "-n", "n", type=_AsciiInt(minimum=1), default=10, show_default=True, help="How many movies."
+)
+
+
+class _OneLineErrors(click.Group):
+    """Any failure of a command ends as one ``Error:`` line (exit 1), never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            raise click.ClickException(f"{type(error).__name__}: {first_line}") from None
+
+
 def _load(ctx: click.Context, model: str | None):
     from movielens_sbr.recommend import Recommender, RecommendError
 
@@ -52,7 +102,7 @@ def _print_table(table) -> None:
     click.echo(shown.to_string(index=False))
 
 
-@click.group()
+@click.group(cls=_OneLineErrors)
 @click.option(
     "--project",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -76,8 +126,10 @@ def main(ctx: click.Context, project: Path, env: str | None) -> None:
     multiple=True,
     help="A watched movie, id or title, in watch order (repeat).",
 )
-@click.option("--user", type=int, default=None, help="Use this user's most recent session.")
-@click.option("-n", "n", type=int, default=10, show_default=True, help="How many movies.")
+@click.option(
+    "--user", type=_AsciiInt(minimum=1), default=None, help="Use this user's most recent session."
+)
+@n_option
 @click.option(
     "--exclude-seen/--include-seen",
     default=True,
@@ -97,7 +149,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     """
     if movies and user is not None:
         raise click.UsageError("give --movie or --user, not both")
-    movies = [int(m) if m.strip().isdigit() else m for m in movies]
+    movies = [_movie_query(m) for m in movies]
     recommender = _load(ctx, model)
     earlier: list[int] = []
     if user is not None:
@@ -132,7 +184,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
 
 @main.command()
 @click.argument("movie")
-@click.option("-n", "n", type=int, default=10, show_default=True)
+@n_option
 @click.option(
     "--method",
     type=click.Choice(["embedding", "iknn", "als"]),
@@ -148,7 +200,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
 def similar(ctx, movie, n, method, model, as_json) -> None:
     """Movies most similar to MOVIE (an id or a title)."""
     recommender = _load(ctx, model)
-    query = int(movie) if movie.strip().isdigit() else movie
+    query = _movie_query(movie)
     result = _fail_cleanly(recommender.similar, query, n, method=method)
     if as_json:
         payload = result.to_dict(recommender.titles)
@@ -161,7 +213,7 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
 @main.command()
 @click.argument("sessions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-n", "n", type=int, default=10, show_default=True)
+@n_option
 @click.option("--exclude-seen/--include-seen", default=True, show_default=True)
 @click.option("--model", default=None, help="Model version (default: the latest).")
 @click.option("--method", default="gru4rec", show_default=True, help=METHOD_HELP)
@@ -172,14 +224,13 @@ def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None
 
     OUTPUT (Parquet) has session_id, rank, item, title, score, cold_start, n_ignored.
     """
-    import pandas as pd
 
     from movielens_sbr.atomic_files import atomic_path
 
     if output.exists() and output.samefile(sessions):
         raise click.UsageError("OUTPUT is the SESSIONS file: choose another path for OUTPUT")
+    frame = _read_sessions(sessions)
     recommender = _load(ctx, model)
-    frame = pd.read_parquet(sessions)
     table = _fail_cleanly(
         recommender.recommend_sessions,
         frame,
@@ -202,6 +253,42 @@ def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None
         f"({int(table.groupby('session_id')['cold_start'].first().sum())} cold start)",
         err=False,
     )
+
+
+def _read_sessions(path: Path):
+    """The SESSIONS table with integer ``session_id`` and ``item``, or a one-line error.
+
+    Ids stored as text ("2571") are converted; anything else (a title, NaN) is refused:
+    treated as unknown movies, every session would silently become a cold start.
+    """
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:
+        raise click.ClickException(f"cannot read {path} as Parquet: {error}") from None
+    missing = {"session_id", "item"} - set(frame.columns)
+    if missing:
+        raise click.ClickException(
+            f"{path} lacks the column(s) {sorted(missing)} (has {list(frame.columns)})"
+        )
+    for column in ("session_id", "item"):
+        values = frame[column]
+        if values.isna().any():
+            raise click.ClickException(
+                f"{path}: {int(values.isna().sum())} row(s) have no {column}; fill or drop them"
+            )
+        if pd.api.types.is_integer_dtype(values):
+            continue
+        text = values.astype(str)
+        numeric = text.map(_is_ascii_number)
+        if not numeric.all():
+            raise click.ClickException(
+                f"{path}: {column} must hold whole numbers; row {int((~numeric).argmax())} "
+                f"holds {values[~numeric].iloc[0]!r}"
+            )
+        frame[column] = text.str.strip().astype("int64")
+    return frame
 
 
 if __name__ == "__main__":

@@ -70,11 +70,12 @@ def normalize(text: str) -> str:
     """The matching key of a title (without its year)."""
     text = _TRAILING_ARTICLE.sub("", text.strip())
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     text = text.replace("&", " and ")
     text = _LEADING_ARTICLE.sub("", text.strip())
     text = re.sub("['`\u2019]", "", text)  # apostrophes, typographic ones too
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
+    # Letters and digits of any script are kept: "Джуманджи" and "千と千尋の神隠し" match.
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
 class TitleIndex:
