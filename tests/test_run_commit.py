@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 from kedro.io.core import AbstractVersionedDataset
 
 from conftest import make_movies_lines, make_project_copy, make_ratings_lines, write_archive
@@ -131,8 +133,14 @@ def test_a_bad_ratings_file_keeps_the_previous_movies(tmp_path: Path, monkeypatc
     pd.testing.assert_frame_equal(catalog_of(project).load("movies"), movies)
 
 
+def loaded_versions_and_recommendations(project: Path) -> tuple[dict[str, str], str, list]:
+    bootstrap_project(project)
+    recommender = Recommender.load(project)
+    return loaded_versions(project), recommender.model_version, recommender.recommend([3, 4]).items
+
+
 @pytest.mark.slow
-def test_sigkill_after_each_node_leaves_the_previous_complete_run(tmp_path: Path, monkeypatch):
+def test_sigkill_at_any_node_boundary_leaves_the_previous_complete_run(tmp_path: Path, monkeypatch):
     archive = write_archive(tmp_path / "input" / "ml-1m.zip")
     project = make_project_copy(tmp_path / "project", archive, monkeypatch)
     run(project)
@@ -140,37 +148,38 @@ def test_sigkill_after_each_node_leaves_the_previous_complete_run(tmp_path: Path
     assert len(set(complete.values())) == 1  # one run, one version
     metrics = catalog_of(project).load("metrics")
     recommender = Recommender.load(project)
-    expected = recommender.recommend([3, 4], n=5).items
+    expected = (complete, recommender.model_version, recommender.recommend([3, 4]).items)
 
-    # The killed runs read another archive, so whatever they saved differs from the above.
+    # The next run reads another archive, so whatever it saves differs from the above. It
+    # is captured at every node boundary and SIGKILLed after its last node.
     other = write_archive(
         tmp_path / "other" / "ml-1m.zip", make_ratings_lines(n_users=70, seed=5), None
     )
-    script = Path(__file__).with_name("kill_at_node_boundaries.py")
+    script = Path(__file__).with_name("snapshot_node_boundaries.py")
     done = subprocess.run(
-        [sys.executable, str(script), str(project), json.dumps(TINY)],
+        [sys.executable, str(script), str(project), str(tmp_path / "at"), json.dumps(TINY)],
         capture_output=True,
         text=True,
         env={**os.environ, "MOVIELENS_ARCHIVE": str(other)},
-        timeout=600,
+        timeout=900,
         check=False,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["killed_after"] == [node.name for node in pipelines["__default__"].nodes]
-    for node, versions in zip(report["killed_after"], report["versions"], strict=True):
-        assert versions == complete, f"killed after {node}"
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    snapshots = sorted((tmp_path / "at").iterdir())
+    nodes = [node.name for node in pipelines["__default__"].nodes]
+    assert [path.name.split("-", 1)[1] for path in snapshots] == nodes
+    for snapshot in snapshots:  # the project as a SIGKILL after that node leaves it
+        assert loaded_versions_and_recommendations(snapshot) == expected, snapshot.name
+    bootstrap_project(project)
 
-    # Every reader still sees the complete run: catalog, Recommender, the next run.
+    # The project itself, after the real kill: every dataset loads, the recommender answers
+    # as before, and the next run works on the complete run.
+    assert loaded_versions_and_recommendations(project) == expected
     catalog = catalog_of(project)
     for name in complete:
         assert catalog.load(name) is not None, name
     assert catalog.load("metrics") == metrics
-    reloaded = Recommender.load(project)
-    assert reloaded.model_version == recommender.model_version
-    assert reloaded.recommend([3, 4], n=5).items == expected
-
-    run(project, "evaluation")  # the next run, on the complete run's splits and model
+    run(project, "evaluation")
     assert catalog_of(project).load("metrics")["dataset"] == metrics["dataset"]
 
 
@@ -182,11 +191,19 @@ def test_a_model_is_not_used_with_an_item_index_it_was_not_trained_with(project:
     check_model_lineage(catalog_of(project))
     run(project, "evaluation")
 
-    run(project, "sessions", {**TINY, "sessions": {"min_item_support": 3}})
-    with pytest.raises(LineageError, match="kedro run --pipelines training"):
+    fewer_items = {**TINY, "sessions": {"min_item_support": 3}}
+    run(project, "sessions", fewer_items)
+    with pytest.raises(LineageError, match=r"kedro run --pipelines training"):
         check_model_lineage(catalog_of(project))
     with pytest.raises(LineageError, match="trained with item_index"):
         run(project, "evaluation")
-    # The CLI's loader takes the item index the model was trained with.
+
+    # Train on the smaller index, then split again with the defaults: the latest item index
+    # is now the larger one, but the model's run recorded the index it was trained with.
+    run(project, "training", fewer_items)
+    trained_with = catalog_of(project).load("item_index")
+    run(project, "sessions")
+    assert len(catalog_of(project).load("item_index")) > len(trained_with)
     recommender = Recommender.load(project)
+    assert recommender.item_of_idx.tolist() == trained_with.sort_values("item_idx")["item"].tolist()
     assert recommender.recommend([3, 4], n=3).items

@@ -297,3 +297,14 @@ def test_sparse_updates_take_the_row_path_and_match_dense_training(monkeypatch):
     assert calls, "the sampled loss's item-table gradient should reach the optimiser as rows"
     for first, second in zip(dense, sparse, strict=True):
         np.testing.assert_allclose(first, second, rtol=1e-4, atol=1e-6)
+
+
+def test_resume_from_a_truncated_checkpoint_names_the_file_and_the_fix(tmp_path):
+    config = GRU4RecConfig(**TINY, epochs=1)
+    train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
+    checkpoint = tmp_path / "last.npz"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:200])
+
+    with pytest.raises(CheckpointMismatchError, match="cannot be read") as error:
+        train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path, resume=True)
+    assert str(checkpoint) in str(error.value) and "Delete it" in str(error.value)

@@ -25,19 +25,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from movielens_sbr.data import parsing
 from movielens_sbr.data.dat_format import rating_line_problem, read_movies, read_ratings
 from movielens_sbr.data.movielens import MemberRef, RawArchive, dataset_spec
-from movielens_sbr.data.parsing import (
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
-    SHOWN,
-    STRICT,
-    BadLinePolicy,
-    ParseError,
-    ParseReport,
-    Problem,
-    decode_text,
-)
+from movielens_sbr.data.parsing import STRICT, BadLinePolicy, ParseError, ParseReport
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +152,10 @@ def _diagnose_lines(
     check: Callable[[str], str | None],
     header: bool,
     encoding: str = "utf-8",
-) -> tuple[list[Problem], int, np.ndarray]:
+) -> tuple[list[parsing.Problem], int, np.ndarray]:
     """Slow path: every line checked in Python. Returns the first problems, their count
     and the line numbers that hold no data row (header, blank and bad lines)."""
-    problems: list[Problem] = []
+    problems: list[parsing.Problem] = []
     count = 0
     excluded = [1] if header else []
     with _open(source) as stream:
@@ -180,7 +171,7 @@ def _diagnose_lines(
             if reason:
                 count += 1
                 excluded.append(number)
-                if len(problems) < SHOWN:
+                if len(problems) < parsing.SHOWN:
                     problems.append((number, reason, line))
     return problems, count, np.asarray(excluded, dtype=np.int64)
 
@@ -195,7 +186,7 @@ def _row_lines(rows: np.ndarray, excluded: np.ndarray) -> np.ndarray:
         lines = shifted
 
 
-def _fail_unparsable(file_name: str, message: str, problems: list[Problem], count: int):
+def _fail_unparsable(file_name: str, message: str, problems: list[parsing.Problem], count: int):
     shown = "\n".join(
         f"  {file_name}, line {line}: {reason}: {text[:80]!r}" for line, reason, text in problems
     )
@@ -222,8 +213,8 @@ def _rating_ranges(columns: dict[str, np.ndarray], user: str, item: str) -> np.n
     return (
         (columns[user] < 1)
         | (columns[item] < 1)
-        | (timestamps < MIN_TIMESTAMP)
-        | (timestamps > MAX_TIMESTAMP)
+        | (timestamps < parsing.MIN_TIMESTAMP)
+        | (timestamps > parsing.MAX_TIMESTAMP)
     )
 
 
@@ -263,7 +254,7 @@ def read_csv_ratings(
     duplicated = _duplicated(pairs)
     del pairs
     n_lines = len(bad) + n_invalid
-    problems: list[Problem] = []
+    problems: list[parsing.Problem] = []
     excluded = np.zeros(0, dtype=np.int64)
     if n_invalid or n_bad or duplicated.any():
         problems, _, excluded = _diagnose_lines(source, _csv_rating_problem, header=True)
@@ -271,17 +262,17 @@ def read_csv_ratings(
         policy.apply(file_name, problems, n_lines, count)
     if duplicated.any():
         rows = np.flatnonzero(duplicated & ~bad)
-        lines = _row_lines(rows[:SHOWN], excluded)
+        lines = _row_lines(rows[: parsing.SHOWN], excluded)
         shown = [
             (
                 int(line),
                 f"UserID {columns['userId'][row]} rated MovieID {columns['movieId'][row]} again",
                 "",
             )
-            for row, line in zip(rows[:SHOWN], lines, strict=True)
+            for row, line in zip(rows[: parsing.SHOWN], lines, strict=True)
         ]
         policy.apply(file_name, shown, n_lines, len(rows))
-        problems = sorted(problems + shown)[:SHOWN]
+        problems = sorted(problems + shown)[: parsing.SHOWN]
     keep = ~(bad | duplicated)
     frame = pd.DataFrame(
         {
@@ -324,10 +315,10 @@ def _drop_duplicate_items(
     movies: pd.DataFrame,
     lines: np.ndarray,
     file_name: str,
-    problems: list[Problem],
+    problems: list[parsing.Problem],
     n_lines: int,
     policy: BadLinePolicy,
-) -> tuple[pd.DataFrame, list[Problem]]:
+) -> tuple[pd.DataFrame, list[parsing.Problem]]:
     mask = movies["item"].duplicated(keep="first").to_numpy()
     if not mask.any():
         return movies, problems
@@ -345,7 +336,7 @@ def read_csv_movies(
     policy: BadLinePolicy = STRICT,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """``movieId,title,genres`` with a header and quoted titles (UTF-8)."""
-    invalid: list[Problem] = []
+    invalid: list[parsing.Problem] = []
 
     def record(row) -> str:
         invalid.append(
@@ -353,7 +344,7 @@ def read_csv_movies(
         )
         return "skip"
 
-    text = decode_text(data, file_name).encode("utf-8")
+    text = parsing.decode_text(data, file_name).encode("utf-8")
     if not text.strip():
         raise ParseError(f"{file_name} is empty.")
     try:
@@ -403,7 +394,7 @@ def read_100k_items(
     policy: BadLinePolicy = STRICT,
 ) -> tuple[pd.DataFrame, ParseReport]:
     """``id|title|release date|video date|IMDb URL|19 genre flags`` (ISO-8859-1)."""
-    text = decode_text(data, file_name)
+    text = parsing.decode_text(data, file_name)
     rows, problems = [], []
     n_fields = 5 + len(ML_100K_GENRES)
     for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
@@ -451,8 +442,8 @@ def read_100k_items(
 
 CLICK_COLUMNS = ["session", "timestamp", "item", "category"]
 # A click time outside the plausible window is a broken line, as for MovieLens.
-_MIN_CLICK_MS = MIN_TIMESTAMP * 1000
-_MAX_CLICK_MS = MAX_TIMESTAMP * 1000
+_MIN_CLICK_MS = parsing.MIN_TIMESTAMP * 1000
+_MAX_CLICK_MS = parsing.MAX_TIMESTAMP * 1000
 
 
 def _click_line_problem(line: str) -> str | None:
@@ -497,7 +488,7 @@ def read_yoochoose_clicks(
         | (milliseconds > _MAX_CLICK_MS)
     )
     n_lines = len(bad) + n_invalid
-    problems: list[Problem] = []
+    problems: list[parsing.Problem] = []
     if n_invalid or bad.any():
         # Out-of-range times pass the line check, so the count comes from the parse.
         problems, _, _ = _diagnose_lines(source, _click_line_problem, header=False)
@@ -609,7 +600,7 @@ def drop_unknown_items(
         return ratings, report
     ids = np.unique(items[~known])
     n_unknown = len(items) - int(known.sum())
-    shown = ", ".join(map(str, ids[:SHOWN])) + (" ..." if len(ids) > SHOWN else "")
+    shown = ", ".join(map(str, ids[: parsing.SHOWN])) + (" ..." if len(ids) > parsing.SHOWN else "")
     what = (
         f"{n_unknown} rating(s) of {len(ids)} movie(s) that {movies_file} lacks (MovieID {shown})"
     )

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -393,12 +394,20 @@ def _save_checkpoint(
 
 
 def _load_checkpoint(path: Path) -> tuple[dict, dict[str, list[np.ndarray]]]:
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        groups: dict[str, list[np.ndarray]] = {"network": [], "optimizer": [], "best": []}
-        for prefix, values in groups.items():
-            count = sum(1 for key in data.files if key.startswith(f"{prefix}_"))
-            values.extend(data[f"{prefix}_{i}"] for i in range(count))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            groups: dict[str, list[np.ndarray]] = {"network": [], "optimizer": [], "best": []}
+            for prefix, values in groups.items():
+                count = sum(1 for key in data.files if key.startswith(f"{prefix}_"))
+                values.extend(data[f"{prefix}_{i}"] for i in range(count))
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as error:
+        # Checkpoints are written atomically: this one was damaged or replaced by hand.
+        raise CheckpointMismatchError(
+            f"The checkpoint {path} cannot be read ({type(error).__name__}: {error}): it is "
+            "truncated or damaged. Delete it to train from epoch 1, or run without "
+            "training.resume=true."
+        ) from error
     return meta, groups
 
 
