@@ -412,14 +412,15 @@ class Recommender:
     def resolve(self, items: Iterable[int | str]) -> tuple[list[int], list]:
         """Movie ids or titles -> (item ids known to the model, inputs ignored).
 
-        Integers (and strings of digits) are MovieLens ids; other strings are titles,
+        Integers (and strings of ASCII digits) are MovieLens ids; other strings are titles,
         matched forgivingly (``titles.TitleIndex``); a title matching no movie or several
         raises ``TitleError`` with the closest candidates. A movie the model was not
         trained on (rare, or not in movies.dat) is ignored and reported.
         """
         known, ignored = [], []
         for value in items:
-            if isinstance(value, str) and not value.strip().isdigit():
+            # Only ASCII digits make an id: int() would also read "٢٥٧١" and fail on "²".
+            if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
                 item = self.title_index.match(value)
             else:
                 item = int(value)
