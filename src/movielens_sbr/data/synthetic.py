@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from movielens_sbr.atomic_files import atomic_path
+
 # ML-32M's genre names (README of the release).
 GENRES = [
     "Action",
@@ -255,37 +257,34 @@ def write_archive(
     written beside ``path`` and renamed over it, so a reader never sees half an archive.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     labels = pa.array([f"{star:.1f}" for star in HALF_STARS])
     stars = np.rint(ratings["rating"].to_numpy() * 2).astype(np.int64) - 1
     if stars.min(initial=0) < 0 or stars.max(initial=0) >= len(HALF_STARS):
         raise ValueError("ratings must be half stars between 0.5 and 5.0")
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-    try:
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            with archive.open(f"{folder}/ratings.csv", "w", force_zip64=True) as handle:
-                handle.write((RATINGS_HEADER + "\n").encode())
-                for begin in range(0, len(ratings), chunk_rows):
-                    rows = slice(begin, begin + chunk_rows)
-                    table = pa.table(
-                        {
-                            "userId": ratings["user"].to_numpy()[rows],
-                            "movieId": ratings["item"].to_numpy()[rows],
-                            "rating": labels.take(stars[rows]),
-                            "timestamp": ratings["timestamp"]
-                            .to_numpy()[rows]
-                            .astype("datetime64[s]")
-                            .astype(np.int64),
-                        }
-                    )
-                    buffer = io.BytesIO()
-                    pacsv.write_csv(table, buffer, options)
-                    handle.write(buffer.getvalue())
-            movies_csv = movies.assign(genres=movies["genres"].str.join("|"))
-            text = movies_csv[["item", "title", "genres"]].to_csv(index=False, header=False)
-            archive.writestr(f"{folder}/movies.csv", MOVIES_HEADER + "\n" + text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with (
+        atomic_path(path) as temporary,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+    ):
+        with archive.open(f"{folder}/ratings.csv", "w", force_zip64=True) as handle:
+            handle.write((RATINGS_HEADER + "\n").encode())
+            for begin in range(0, len(ratings), chunk_rows):
+                rows = slice(begin, begin + chunk_rows)
+                table = pa.table(
+                    {
+                        "userId": ratings["user"].to_numpy()[rows],
+                        "movieId": ratings["item"].to_numpy()[rows],
+                        "rating": labels.take(stars[rows]),
+                        "timestamp": ratings["timestamp"]
+                        .to_numpy()[rows]
+                        .astype("datetime64[s]")
+                        .astype(np.int64),
+                    }
+                )
+                buffer = io.BytesIO()
+                pacsv.write_csv(table, buffer, options)
+                handle.write(buffer.getvalue())
+        movies_csv = movies.assign(genres=movies["genres"].str.join("|"))
+        text = movies_csv[["item", "title", "genres"]].to_csv(index=False, header=False)
+        archive.writestr(f"{folder}/movies.csv", MOVIES_HEADER + "\n" + text)
     return path
