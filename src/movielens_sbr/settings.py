@@ -10,6 +10,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunSummaryHook,
     RunTrackingHook,
 )
 
@@ -38,6 +39,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),
+    RunSummaryHook(),
 )
 
 CONFIG_LOADER_ARGS = {
