@@ -96,12 +96,14 @@ def test_a_new_entry_is_all_a_fitted_method_needs(monkeypatch):
             return np.broadcast_to(self.scores, (len(items), len(self.scores)))
 
     with pytest.raises(ParameterError, match="unknown baseline 'constant'"):
-        config_from_base("evaluation", baselines={"constant": {"value": 1.0}})
+        config_from_base("evaluation", baselines={"constant": {"value": 1.0}}, shuffle_check=[])
     registry = {**methods._REGISTRY, "constant": methods.Method("constant", "x", Constant, False)}
     monkeypatch.setattr(methods, "_REGISTRY", registry)
-    config = config_from_base("evaluation", baselines={"constant": {"value": 1.0}})
+    config = config_from_base(
+        "evaluation", baselines={"constant": {"value": 1.0}}, shuffle_check=[]
+    )
     (scorer,), _ = protocol.fit_baselines(chain(), N_ITEMS, config.baselines, seed=0)
     assert scorer.name == "constant" and scorer.scores[0] == 1.0
     with pytest.raises(ParameterError, match=r"baselines\.constant misses options \['value'\]"):
-        config_from_base("evaluation", baselines={"constant": {}})
+        config_from_base("evaluation", baselines={"constant": {}}, shuffle_check=[])
     assert "constant" in config_from_base("recommending", method="constant").method

@@ -272,7 +272,7 @@ def test_similar_by_item_knn_follows_co_occurrence(recommender, trained):
 
 
 def test_similar_by_als_is_cosine_on_the_als_item_factors_fitted_once(trained):
-    options = {"factors": 8, "regularization": 1.0, "iterations": 5}
+    options = {"factors": 8, "regularization": 1.0, "alpha": 1.0, "iterations": 5}
     recommender = Recommender(
         trained["model"],
         trained["item_index"],

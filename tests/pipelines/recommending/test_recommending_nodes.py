@@ -33,10 +33,9 @@ def test_batch_baseline_is_fitted_with_the_evaluation_options_and_seed(splits, m
     train, valid, test, item_index, _ = splits
     model, _ = train_gru4rec(train, valid, item_index, TINY, seed=0)
     options = {"als": {"factors": 4, "regularization": 0.1, "alpha": 1.0, "iterations": 3}}
+    evaluation = {**EVALUATION, "baselines": {**EVALUATION["baselines"], **options}}
     params = {"n": 3, "exclude_seen": True, "method": "als", "genres": []}
-    table = recommend_batch(
-        model, item_index, movies, train, test, params, {**EVALUATION, "baselines": options}, 7
-    )
+    table = recommend_batch(model, item_index, movies, train, test, params, evaluation, 7)
     first = test[test["session_id"] == test["session_id"].min()]
     recommender = Recommender(
         model, item_index, movies, train_sessions=train, baseline_options=options, seed=7
