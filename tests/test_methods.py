@@ -79,25 +79,29 @@ def test_pipelines_take_every_trained_model_from_the_registry():
     assert {method.model_dataset for method in methods.trained()} <= inputs
 
 
+class Constant:
+    """A fitted method defined outside the project, for the registry test."""
+
+    name = "constant"
+
+    def __init__(self, train, n_items, *, value: float):
+        self.scores = np.full(n_items, value, dtype=np.float32)
+
+    def start(self, n_sessions):
+        pass
+
+    def step(self, items):
+        return np.broadcast_to(self.scores, (len(items), len(self.scores)))
+
+
 def test_a_new_entry_is_all_a_fitted_method_needs(monkeypatch):
     """Registering a method makes it valid in the parameters and fitted by the protocol."""
     from movielens_sbr.evaluation import protocol
 
-    class Constant:
-        name = "constant"
-
-        def __init__(self, train, n_items, *, value: float):
-            self.scores = np.full(n_items, value, dtype=np.float32)
-
-        def start(self, n_sessions):
-            pass
-
-        def step(self, items):
-            return np.broadcast_to(self.scores, (len(items), len(self.scores)))
-
     with pytest.raises(ParameterError, match="unknown baseline 'constant'"):
         config_from_base("evaluation", baselines={"constant": {"value": 1.0}}, shuffle_check=[])
-    registry = {**methods._REGISTRY, "constant": methods.Method("constant", "x", Constant, False)}
+    entry = methods.Method("constant", "a constant score", f"{__name__}:Constant", False)
+    registry = {**methods._REGISTRY, "constant": entry}
     monkeypatch.setattr(methods, "_REGISTRY", registry)
     config = config_from_base(
         "evaluation", baselines={"constant": {"value": 1.0}}, shuffle_check=[]

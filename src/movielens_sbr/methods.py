@@ -13,24 +13,25 @@ the experiments and the tuning read the names from here, like RecBole's
   a ``seed`` argument gets the global seed).
 
 Either way the scorer answers the evaluator's ``start(n)`` / ``step(items)`` interface
-(``evaluation.evaluator.SessionScorer``). Modules that import TensorFlow are imported
-only when a trained method is built, so reading the registry stays cheap.
+(``evaluation.evaluator.SessionScorer``). An entry names its factory and schema as
+``"module:attribute"``, imported on first use: reading the registry (the CLI's
+``--help``) imports neither TensorFlow nor pandas.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    import numpy as np
+    from pydantic import BaseModel
 
-from movielens_sbr.evaluation import baselines
-from movielens_sbr.evaluation.evaluator import SessionScorer
-from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.params import TrainingParams
+    from movielens_sbr.evaluation.evaluator import SessionScorer
+    from movielens_sbr.model.batching import SessionArrays
 
 # Arguments of a fitted method's constructor that are not options of the configuration.
 _NOT_OPTIONS = {"train", "n_items", "seed", "recency"}
@@ -46,17 +47,28 @@ class Method:
 
     name: str
     help: str  # one line, shown by the CLI
-    build: Callable[..., SessionScorer]
+    # "module:attribute" of the scorer factory: build(model) or build(train, n_items, ...)
+    factory: str
     trained: bool  # True: trained into `<name>_model`; False: fitted on the train sessions
-    # A trained method's parameter section (conf/base/parameters_<section>.yml) and its
-    # schema (no defaults: the values are in conf/base).
+    # A trained method's parameter section (conf/base/parameters_<section>.yml) and the
+    # "module:attribute" of its schema (no defaults: the values are in conf/base).
     section: str | None = None
-    schema: type[BaseModel] | None = None
+    schema_name: str | None = None
     # How `similar` compares items: "cosine" of the vectors `item_vectors` returns, or
     # "rows" when it returns an [n_items, n_items] similarity matrix. None: not offered.
     similarity: Literal["cosine", "rows"] | None = None
     # From the scorer (fitted) or the model (trained) to its item vectors or similarities.
     item_vectors: Callable[[Any], np.ndarray] | None = None
+
+    @property
+    def build(self) -> Callable[..., SessionScorer]:
+        """The scorer factory (its module is imported on first use)."""
+        return _resolve(self.factory)
+
+    @property
+    def schema(self) -> type[BaseModel] | None:
+        """A trained method's parameter schema."""
+        return _resolve(self.schema_name) if self.schema_name else None
 
     @property
     def model_dataset(self) -> str:
@@ -104,10 +116,9 @@ class Method:
         return self.build(model)
 
 
-def _gru4rec_scorer(model: Any) -> SessionScorer:
-    from movielens_sbr.model.gru4rec import GRU4RecScorer
-
-    return GRU4RecScorer(model)
+def _resolve(reference: str) -> Any:
+    module, attribute = reference.split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def _gru4rec_item_vectors(model: Any) -> np.ndarray:
@@ -122,50 +133,39 @@ def _gru4rec_item_vectors(model: Any) -> np.ndarray:
     return weights["scores"].weights[0].T
 
 
+def _fitted(name: str, help: str, scorer: str, **similar) -> Method:
+    """A baseline: ``scorer`` is a class of ``evaluation/baselines.py``."""
+    return Method(name, help, f"movielens_sbr.evaluation.baselines:{scorer}", False, **similar)
+
+
+# `similar` by item-kNN's similarity matrix, by the cosine of ALS's item factors.
+_rows = {"similarity": "rows", "item_vectors": lambda scorer: scorer.similarity}
+_factors = {"similarity": "cosine", "item_vectors": lambda scorer: scorer.item_factors}
+_GRU4REC = Method(
+    "gru4rec",
+    "GRU4Rec, the trained recurrent network",
+    "movielens_sbr.model.gru4rec:GRU4RecScorer",
+    trained=True,
+    section="training",
+    schema_name="movielens_sbr.params:TrainingParams",
+    similarity="cosine",
+    item_vectors=_gru4rec_item_vectors,
+)
 _REGISTRY: dict[str, Method] = {
     method.name: method
     for method in (
-        Method(
-            "gru4rec",
-            "GRU4Rec, the trained recurrent network",
-            _gru4rec_scorer,
-            trained=True,
-            section="training",
-            schema=TrainingParams,
-            similarity="cosine",
-            item_vectors=_gru4rec_item_vectors,
-        ),
-        Method("pop", "global popularity", baselines.Popularity, trained=False),
-        Method("markov", "what followed the current movie", baselines.Markov, trained=False),
-        Method(
-            "spop",
-            "the session's movies, then popularity",
-            baselines.SessionPopularity,
-            trained=False,
-        ),
-        Method("sr", "sequential rules from the current movie", baselines.SequentialRules, False),
-        Method(
-            "iknn",
-            "item kNN: co-occurrence in training sessions",
-            baselines.ItemKNN,
-            trained=False,
-            similarity="rows",
-            item_vectors=lambda scorer: scorer.similarity,
-        ),
-        Method(
-            "sknn", "session kNN: the most similar training sessions", baselines.SessionKNN, False
-        ),
-        Method("vsknn", "session kNN weighting recent movies more", baselines.VSKNN, False),
-        Method(
-            "als",
-            "implicit ALS matrix factorisation (ignores order)",
-            baselines.ALS,
-            trained=False,
-            similarity="cosine",
-            item_vectors=lambda scorer: scorer.item_factors,
-        ),
+        _GRU4REC,
+        _fitted("pop", "global popularity", "Popularity"),
+        _fitted("markov", "what followed the current movie", "Markov"),
+        _fitted("spop", "the session's movies, then popularity", "SessionPopularity"),
+        _fitted("sr", "sequential rules from the current movie", "SequentialRules"),
+        _fitted("iknn", "item kNN: co-occurrence in sessions", "ItemKNN", **_rows),
+        _fitted("sknn", "session kNN: the most similar training sessions", "SessionKNN"),
+        _fitted("vsknn", "session kNN weighting recent movies more", "VSKNN"),
+        _fitted("als", "implicit ALS factorisation (no order)", "ALS", **_factors),
     )
 }
+"""Every method by name, in the order of the metrics and of the CLI's help."""
 
 
 def find(name: str) -> Method | None:
