@@ -111,3 +111,21 @@ def test_a_new_entry_is_all_a_fitted_method_needs(monkeypatch):
     with pytest.raises(ParameterError, match=r"baselines\.constant misses options \['value'\]"):
         config_from_base("evaluation", baselines={"constant": {}}, shuffle_check=[])
     assert "constant" in config_from_base("recommending", method="constant").method
+
+
+def test_cli_method_choices_and_help_are_the_registry():
+    from click.testing import CliRunner
+
+    from movielens_sbr.console import batch, main, recommend, similar
+
+    for command in (recommend, batch):
+        option = next(param for param in command.params if param.name == "method")
+        assert list(option.type.choices) == methods.names()
+        assert option.default is None  # recommending.method of the configuration
+    option = next(param for param in similar.params if param.name == "method")
+    assert list(option.type.choices) == [methods.EMBEDDING, *methods.names(similarity=True)]
+    shown = " ".join(CliRunner().invoke(main, ["recommend", "--help"]).output.split())
+    for method in methods.all_methods():
+        assert f"{method.name}: {method.help}" in shown
+    refused = CliRunner().invoke(main, ["recommend", "--method", "gru5rec"])
+    assert refused.exit_code == 2 and "gru5rec" in refused.output

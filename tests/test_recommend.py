@@ -333,3 +333,29 @@ def test_top_n_equals_a_stable_full_sort_with_ties_and_exclusions():
         expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
         np.testing.assert_array_equal(order, expected)
         np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
+
+
+def test_methods_and_defaults_come_from_the_registry(recommender, trained, monkeypatch):
+    assert recommender.methods == methods.names()
+    assert recommender.model_method == recommender.default_method == methods.names(trained=True)[0]
+    # `embedding` is the held model's item embedding, also reachable by its method's name.
+    by_name = recommender.similar("Matrix", n=5, method=recommender.model_method)
+    assert by_name.items == recommender.similar("Matrix", n=5).items
+    with pytest.raises(RecommendError, match="unknown method 'gru5rec'"):
+        recommender.recommend([1, 2], method="gru5rec")
+    # recommending.method picks the default method.
+    by_markov = Recommender(
+        trained["model"],
+        trained["item_index"],
+        trained["movies"],
+        train_sessions=trained["train"],
+        default_method="markov",
+    )
+    result = by_markov.recommend([1, 2], n=5)
+    assert result.method == "markov"
+    assert result.items == recommender.recommend([1, 2], n=5, method="markov").items
+    # Another trained method needs its own model, and says so.
+    entry = methods.Method("other", "another trained model", "x:y", trained=True)
+    monkeypatch.setattr(methods, "_REGISTRY", {**methods._REGISTRY, "other": entry})
+    with pytest.raises(RecommendError, match="other needs its own trained model"):
+        recommender.recommend([1, 2], method="other")

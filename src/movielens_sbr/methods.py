@@ -168,6 +168,15 @@ _REGISTRY: dict[str, Method] = {
 """Every method by name, in the order of the metrics and of the CLI's help."""
 
 
+EMBEDDING = "embedding"
+"""``similar``'s name for the item embedding of the trained model the recommender holds."""
+
+
+def similarity_choices() -> list[str]:
+    """What ``similar`` accepts: ``embedding`` and every method offering item similarity."""
+    return [EMBEDDING, *names(similarity=True)]
+
+
 def find(name: str) -> Method | None:
     """The method called ``name``, or None."""
     return _REGISTRY.get(name)
