@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from movielens_sbr.params import base_section
+
 SHARED_ARCHIVE = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ml-1m-users-1-2999.zip"
 )
@@ -21,6 +23,38 @@ KNOWN_ARCHIVES = {
 }
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
+
+# The model tests' GRU4Rec: small and plain (Adam, a separate embedding, no dropout), so
+# that a few epochs on a toy catalogue learn it. The project's values are in conf/base.
+MODEL_TEST_OPTIONS = {
+    "layers": (256,),
+    "embedding": "embedding",
+    "embedding_dim": 256,
+    "dropout_embedding": 0.0,
+    "dropout_hidden": 0.0,
+    "loss": "cross_entropy",
+    "n_sample": 2048,
+    "sample_alpha": 0.5,
+    "logq": 1.0,
+    "bpreg": 1.0,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "momentum": 0.0,
+    "batch_size": 128,
+    "epochs": 10,
+    "steps_per_call": 64,
+    "jit_compile": False,
+    "sparse_updates": False,
+    "selection_metric": "recall@20",
+    "seed": 42,
+}
+
+
+def gru4rec_config(**options):
+    """A ``GRU4RecConfig`` of ``MODEL_TEST_OPTIONS`` with ``options`` changed."""
+    from movielens_sbr.model.gru4rec import GRU4RecConfig
+
+    return GRU4RecConfig(**{**MODEL_TEST_OPTIONS, **options})
 
 
 def make_ratings_lines(n_users: int = 60, n_items: int = 40, seed: int = 0) -> list[str]:
@@ -101,7 +135,7 @@ def shared_archive() -> Path:
     return path.resolve()
 
 
-SESSIONS_PARAMS = {"session_mode": "gap", "gap_minutes": 60, "min_item_support": 2}
+SESSIONS_PARAMS = base_section("sessions", session_mode="gap", gap_minutes=60, min_item_support=2)
 
 
 @pytest.fixture

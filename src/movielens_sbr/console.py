@@ -14,7 +14,9 @@ from pathlib import Path
 
 import click
 
-METHOD_HELP = "gru4rec (default) or a baseline: pop, markov, spop, sr, iknn, sknn, vsknn, als"
+from movielens_sbr import methods
+
+METHOD_HELP = "Default: recommending.method of the configuration. " + methods.help_text() + "."
 
 
 class _AsciiInt(click.ParamType):
@@ -67,11 +69,14 @@ class _OneLineErrors(click.Group):
             raise click.ClickException(f"{type(error).__name__}: {first_line}") from None
 
 
-def _load(ctx: click.Context, model: str | None):
+def _load(ctx: click.Context, model: str | None, method: str | None = None):
+    """The project's recommender, holding ``method``'s model when it is a trained one."""
     from movielens_sbr.recommend import Recommender, RecommendError
 
     try:
-        return Recommender.load(ctx.obj["project"], model_version=model, env=ctx.obj["env"])
+        return Recommender.load(
+            ctx.obj["project"], model_version=model, env=ctx.obj["env"], method=method
+        )
     except RecommendError as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:  # Kedro's "no version found", a missing dataset, ...
@@ -137,7 +142,7 @@ def main(ctx: click.Context, project: Path, env: str | None) -> None:
     help="Leave out movies already watched (the session; with --user, all earlier ones).",
 )
 @click.option("--model", default=None, help="Model version (default: the latest).")
-@click.option("--method", default="gru4rec", show_default=True, help=METHOD_HELP)
+@click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
@@ -150,7 +155,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     if movies and user is not None:
         raise click.UsageError("give --movie or --user, not both")
     movies = [_movie_query(m) for m in movies]
-    recommender = _load(ctx, model)
+    recommender = _load(ctx, model, method)
     earlier: list[int] = []
     if user is not None:
         movies, earlier = _fail_cleanly(recommender.user_session, user)
@@ -187,19 +192,20 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
 @n_option
 @click.option(
     "--method",
-    type=click.Choice(["embedding", "iknn", "als"]),
-    default="embedding",
+    type=click.Choice(methods.similarity_choices()),
+    default=methods.EMBEDDING,
     show_default=True,
-    help="embedding: cosine of the learned item embeddings; iknn: co-occurrence in the "
-    "training sessions; als: cosine of the ALS item factors (fitted on the training sessions "
-    "as in the evaluation).",
+    help="embedding: cosine of the loaded model's learned item embeddings; or a method's "
+    "item similarity (baselines fitted on the training sessions as in the evaluation): "
+    + methods.help_text(similarity=True)
+    + ".",
 )
 @click.option("--model", default=None, help="Model version (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def similar(ctx, movie, n, method, model, as_json) -> None:
     """Movies most similar to MOVIE (an id or a title)."""
-    recommender = _load(ctx, model)
+    recommender = _load(ctx, model, None if method == methods.EMBEDDING else method)
     query = _movie_query(movie)
     result = _fail_cleanly(recommender.similar, query, n, method=method)
     if as_json:
@@ -216,7 +222,7 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
 @n_option
 @click.option("--exclude-seen/--include-seen", default=True, show_default=True)
 @click.option("--model", default=None, help="Model version (default: the latest).")
-@click.option("--method", default="gru4rec", show_default=True, help=METHOD_HELP)
+@click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
 @click.pass_context
 def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None:
@@ -230,7 +236,7 @@ def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None
     if output.exists() and output.samefile(sessions):
         raise click.UsageError("OUTPUT is the SESSIONS file: choose another path for OUTPUT")
     frame = _read_sessions(sessions)
-    recommender = _load(ctx, model)
+    recommender = _load(ctx, model, method)
     table = _fail_cleanly(
         recommender.recommend_sessions,
         frame,

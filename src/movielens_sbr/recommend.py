@@ -30,14 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movielens_sbr import methods as registry
 from movielens_sbr.evaluation.evaluator import padded
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.run_versions import IncompleteRunError, latest_complete_version, lineage_version
 from movielens_sbr.titles import TitleIndex
 
-GRU4REC = "gru4rec"
-SIMILARITY_METHODS = ("embedding", "iknn", "als")
 logger = logging.getLogger(__name__)
 
 
@@ -256,7 +255,7 @@ class Recommender:
     ``model`` is the Keras step model, or None when its ``weights`` (``StepWeights.read``
     of the ``.keras`` file) are given: the numpy scorer needs only those, and
     ``load_model`` then loads the Keras model if it is ever needed (a step model the
-    numpy scorer does not handle, or ``scorer("gru4rec")``).
+    numpy scorer does not handle, or ``scorer`` of the model's method).
     """
 
     def __init__(
@@ -272,6 +271,8 @@ class Recommender:
         baseline_options: dict[str, dict] | None = None,
         seed: int = 0,
         model_version: str | None = None,
+        model_method: str | None = None,
+        default_method: str | None = None,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
@@ -281,6 +282,10 @@ class Recommender:
             raise ValueError("give the Keras model or its weights")
         self._model = model
         self._load_model = load_model
+        # The trained method whose model this is, and the method used when none is asked
+        # for (recommending.method of the configuration, else the model's).
+        self.model_method = model_method or registry.trained()[0].name
+        self.default_method = default_method or self.model_method
         self.model_version = model_version
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
         self.idx_of_item = pd.Series(np.arange(self.n_items), index=self.item_of_idx)
@@ -346,12 +351,15 @@ class Recommender:
         *,
         model_version: str | None = None,
         env: str | None = None,
+        method: str | None = None,
     ) -> Recommender:
         """From a Kedro project folder (or an already built catalog).
 
-        ``model_version`` is a version of the versioned ``gru4rec_model`` saved by a complete
-        run (default: the latest such). The item index is the one the model was trained
-        with, as its run's manifest records.
+        The model is the ``<name>_model`` of the trained ``method`` (default:
+        ``recommending.method`` when it is a trained method, else the first trained method
+        of ``movielens_sbr.methods``); ``model_version`` is one of its versions saved by a
+        complete run (default: the latest such). The item index is the one the model was
+        trained with, as its run's manifest records.
         The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
         model is loaded only if needed); training sessions (baselines, item-kNN) and
         session events (``--user``) are loaded only when needed.
@@ -362,13 +370,18 @@ class Recommender:
             catalog = source
             params = _try_load(catalog, "parameters") or {}
 
+        default_method = (params.get("recommending") or {}).get("method")
+        wanted = registry.find(method or default_method or "")
+        model_method = wanted.name if wanted and wanted.trained else registry.trained()[0].name
+        dataset = registry.get(model_method).model_dataset
+
         def load_model() -> Any:
             with _quiet_kedro():
-                return catalog.load("gru4rec_model", version=version)
+                return catalog.load(dataset, version=version)
 
         model, weights = None, None
         version = model_version
-        saved = _saved_model_file(catalog, model_version)
+        saved = _saved_model_file(catalog, model_version, dataset)
         if saved is not None:
             path, version = saved
             try:
@@ -377,8 +390,8 @@ class Recommender:
                 logger.warning("reading %s with Keras instead: %s", path, reason)
         with _quiet_kedro():
             if weights is None:
-                model = catalog.load("gru4rec_model", version=model_version)
-                version = model_version or catalog.get("gru4rec_model").resolve_load_version()
+                model = catalog.load(dataset, version=model_version)
+                version = model_version or catalog.get(dataset).resolve_load_version()
             item_index = _trained_item_index(catalog, version)
             movies = catalog.load("movies")
 
@@ -401,6 +414,8 @@ class Recommender:
             baseline_options=options,
             seed=int(params.get("seed", 0)),
             model_version=version,
+            model_method=model_method,
+            default_method=default_method,
         )
 
     # --- reading requests ---------------------------------------------------------------
@@ -447,9 +462,15 @@ class Recommender:
     # --- scoring ------------------------------------------------------------------------
     @property
     def methods(self) -> list[str]:
-        from movielens_sbr.evaluation.baselines import BASELINES
+        return registry.names()
 
-        return [GRU4REC, *sorted(BASELINES)]
+    def _baseline_options(self, method: str) -> dict:
+        """The evaluation's options of a fitted method: those given, else conf/base's."""
+        if method in self.baseline_options:
+            return self.baseline_options[method]
+        from movielens_sbr.params import base_section
+
+        return base_section("evaluation")["baselines"][method]
 
     def _train(self) -> SessionArrays:
         if self._train_sessions is None:
@@ -459,24 +480,28 @@ class Recommender:
     def scorer(self, method: str) -> Any:
         """The evaluation scorer of ``method``: baselines are fitted once, on first use, on
         the training sessions with the evaluation's options and seed."""
-        from movielens_sbr.evaluation.baselines import BASELINES, build_baseline
-
         if method not in self._scorers:
-            if method == GRU4REC:
-                from movielens_sbr.model.gru4rec import GRU4RecScorer
-
-                self._scorers[method] = GRU4RecScorer(self.model)
-            elif method in BASELINES:
-                options = self.baseline_options.get(method)
-                self._scorers[method] = build_baseline(
-                    method, self._train(), self.n_items, options, self.seed
-                )
-            else:
+            registered = registry.find(method)
+            if registered is None:
                 raise RecommendError(f"unknown method {method!r}; choose among {self.methods}")
+            if registered.trained and method != self.model_method:
+                raise RecommendError(
+                    f"{method} needs its own trained model: load the recommender with "
+                    f"method={method!r} (this one holds {self.model_method}'s)"
+                )
+            if registered.trained:
+                self._scorers[method] = registered.from_model(self.model)
+            else:
+                self._scorers[method] = registered.fit(
+                    self._train(), self.n_items, self._baseline_options(method), self.seed
+                )
         return self._scorers[method]
 
-    def session_scores(self, sessions: Sequence[np.ndarray], method: str = GRU4REC) -> np.ndarray:
+    def session_scores(
+        self, sessions: Sequence[np.ndarray], method: str | None = None
+    ) -> np.ndarray:
         """Scores over all items after each session (item indices; each non-empty)."""
+        method = method or self.default_method
         flat = _flat(sessions)
         if (flat.lengths == 0).any():
             raise ValueError("every session needs at least one known item")
@@ -496,7 +521,7 @@ class Recommender:
         scores[warm:] = self.popularity
         if warm:
             matrix = padded(flat, rows[:warm])
-            if method == GRU4REC and self._gru is not None:
+            if method == self.model_method and self._gru is not None:
                 with _one_blas_thread():
                     self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
             else:
@@ -559,7 +584,7 @@ class Recommender:
         n: int = 10,
         *,
         exclude_seen: bool = True,
-        method: str = GRU4REC,
+        method: str | None = None,
         genres: Sequence[str] | None = None,
         exclude: Iterable[int] = (),
     ) -> Recommendations:
@@ -571,6 +596,7 @@ class Recommender:
         """
         if n < 1:
             raise RecommendError(f"n must be at least 1, got {n}")
+        method = method or self.default_method
         known, ignored = self.resolve(items)
         session = np.array([self._idx[i] for i in known], dtype=np.int64)
         extra = np.array([self._idx[i] for i in exclude if i in self._idx], dtype=np.int64)
@@ -591,7 +617,7 @@ class Recommender:
         n: int = 10,
         *,
         exclude_seen: bool = True,
-        method: str = GRU4REC,
+        method: str | None = None,
         genres: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Batch: events ``session_id, item`` (in watch order) -> top-n rows per session.
@@ -599,6 +625,7 @@ class Recommender:
         Rows are ``session_id, rank, item, title, score, cold_start, n_ignored``; items the
         model does not know are dropped from their session (counted in ``n_ignored``).
         """
+        method = method or self.default_method
         missing = {"session_id", "item"} - set(sessions.columns)
         if missing:
             raise RecommendError(f"the sessions need columns {sorted(missing)}")
@@ -646,26 +673,31 @@ class Recommender:
         return session, earlier
 
     def item_vectors(self) -> np.ndarray:
-        """The learned item embedding: the input embedding (with ``constrained`` also the
-        output weights), or the output weights of a one-hot model."""
+        """The loaded trained model's learned item vectors (GRU4Rec: the input embedding,
+        with ``constrained`` also the output weights, or a one-hot model's output weights)."""
         if self._gru is not None:
             return self._gru.item_vectors
-        if "item_embedding" in {layer.name for layer in self.model.layers}:
-            return np.asarray(self.model.get_layer("item_embedding").get_weights()[0], np.float32)
-        return np.asarray(self.model.get_layer("scores").get_weights()[0], np.float32).T
+        return np.asarray(registry.get(self.model_method).item_vectors(self.model), np.float32)
 
-    def similarity_row(self, idx: int, method: str = "embedding") -> np.ndarray:
-        """Similarity of every item to item index ``idx``: cosine of the GRU4Rec item
-        embedding (``embedding``) or of the ALS item factors (``als``), or item-kNN."""
-        if method == "iknn":
-            return self.scorer("iknn").similarity[idx].astype(np.float64)
-        if method not in SIMILARITY_METHODS:
+    def similarity_row(self, idx: int, method: str = registry.EMBEDDING) -> np.ndarray:
+        """Similarity of every item to item index ``idx``: cosine of the item vectors of
+        ``method`` (``embedding``: the loaded trained model's; ALS: its item factors), or
+        the method's own similarity matrix (item-kNN)."""
+        if method not in registry.similarity_choices():
             raise RecommendError(
-                f"unknown similarity {method!r}; choose among {list(SIMILARITY_METHODS)}"
+                f"unknown similarity {method!r}; choose among {registry.similarity_choices()}"
             )
+        method = self.model_method if method == registry.EMBEDDING else method
+        registered = registry.get(method)
+        if registered.trained and method != self.model_method:
+            self.scorer(method)  # the error that says which model to load
+        if registered.similarity == "rows":
+            return registered.item_vectors(self.scorer(method))[idx].astype(np.float64)
         if method not in self._unit_vectors:
             vectors = (
-                self.item_vectors() if method == "embedding" else self.scorer("als").item_factors
+                self.item_vectors()
+                if registered.trained
+                else registered.item_vectors(self.scorer(method))
             ).astype(np.float64)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             self._unit_vectors[method] = vectors / np.where(norms > 0, norms, 1.0)
@@ -673,7 +705,7 @@ class Recommender:
         return unit @ unit[idx]
 
     def similar(
-        self, item: int | str, n: int = 10, *, method: str = "embedding"
+        self, item: int | str, n: int = 10, *, method: str = registry.EMBEDDING
     ) -> Recommendations:
         """The ``n`` movies most similar to ``item``: cosine of the learned item embeddings
         (``embedding``), item-kNN co-occurrence in training sessions (``iknn``) or cosine of
@@ -721,13 +753,13 @@ def _try_load(catalog: Any, name: str, version: str | None = None):
         return None
 
 
-def _saved_model_file(catalog: Any, version: str | None) -> tuple[Path, str] | None:
-    """The local ``.keras`` file of ``gru4rec_model`` at ``version`` (default: the latest
+def _saved_model_file(catalog: Any, version: str | None, dataset: str) -> tuple[Path, str] | None:
+    """The local ``.keras`` file of the model ``dataset`` at ``version`` (default: the latest
     of a complete run) and its version, from the catalog's configuration (creating the
     dataset would import TensorFlow). None when the entry is not a versioned local file:
     Kedro loads it then. Versions are folders ``<filepath>/<version>/<file name>``.
     """
-    config = catalog.to_config()[0].get("gru4rec_model") or {}
+    config = catalog.to_config()[0].get(dataset) or {}
     filepath = str(config.get("filepath", ""))
     if not config.get("versioned") or not filepath.endswith(".keras"):
         return None

@@ -5,12 +5,14 @@ import pytest
 from conftest import make_movies_lines, make_ratings_lines
 from movielens_sbr.data.movielens import RawArchive
 from movielens_sbr.data.parsing import ParseError
-from movielens_sbr.params import ParameterError
+from movielens_sbr.params import ParameterError, base_section
 from movielens_sbr.pipelines.ingestion.nodes import (
     describe_archive,
     parse_movies_node,
     parse_ratings_node,
 )
+
+INGESTION = base_section("ingestion")  # ml-1m
 
 
 def raw_archive(ratings_lines: list[str]) -> RawArchive:
@@ -25,8 +27,8 @@ def raw_archive(ratings_lines: list[str]) -> RawArchive:
 def test_nodes_parse_the_archive_and_describe_it():
     ratings_lines = make_ratings_lines(n_users=5)
     archive = raw_archive(ratings_lines)
-    movies, movies_report = parse_movies_node(archive, {})
-    ratings, ratings_report = parse_ratings_node(archive, movies, {})
+    movies, movies_report = parse_movies_node(archive, INGESTION)
+    ratings, ratings_report = parse_ratings_node(archive, movies, INGESTION)
     summary = describe_archive(archive, ratings, movies, ratings_report, movies_report)
     assert len(ratings) == len(ratings_lines)
     assert summary["users"] == 5
@@ -40,11 +42,11 @@ def test_bad_line_fails_by_default_and_is_skipped_on_request():
     lines = make_ratings_lines(n_users=10)
     archive = raw_archive([*lines[:5], "1::2::7::978300760", *lines[5:]])
 
-    movies, movies_report = parse_movies_node(archive, {"on_bad_lines": "skip"})
+    movies, movies_report = parse_movies_node(archive, {**INGESTION, "on_bad_lines": "skip"})
     with pytest.raises(ParseError, match=r"fixture\.zip: ratings\.dat, line 6: Rating 7"):
-        parse_ratings_node(archive, movies, {})
+        parse_ratings_node(archive, movies, INGESTION)
 
-    ratings, report = parse_ratings_node(archive, movies, {"on_bad_lines": "skip"})
+    ratings, report = parse_ratings_node(archive, movies, {**INGESTION, "on_bad_lines": "skip"})
     summary = describe_archive(archive, ratings, movies, report, movies_report)
     assert len(ratings) == len(lines)
     assert summary["skipped_lines"] == {"ratings.dat": 1, "movies.dat": 0}
@@ -53,7 +55,9 @@ def test_bad_line_fails_by_default_and_is_skipped_on_request():
 
 def test_bad_ingestion_parameter_is_named():
     with pytest.raises(ParameterError, match=r"ingestion\.on_bad_lines"):
-        parse_movies_node(raw_archive(make_ratings_lines(n_users=2)), {"on_bad_lines": "drop"})
+        parse_movies_node(
+            raw_archive(make_ratings_lines(n_users=2)), {**INGESTION, "on_bad_lines": "drop"}
+        )
 
 
 def test_nodes_dispatch_on_the_archive_dataset():
@@ -66,30 +70,32 @@ def test_nodes_dispatch_on_the_archive_dataset():
         md5="",
         dataset="yoochoose",
     )
-    movies, movies_report = parse_movies_node(clicks, {"dataset": "yoochoose"})
-    ratings, ratings_report = parse_ratings_node(clicks, movies, {"dataset": "yoochoose"})
+    movies, movies_report = parse_movies_node(clicks, {**INGESTION, "dataset": "yoochoose"})
+    ratings, ratings_report = parse_ratings_node(
+        clicks, movies, {**INGESTION, "dataset": "yoochoose"}
+    )
     summary = describe_archive(clicks, ratings, movies, ratings_report, movies_report)
 
     assert summary["dataset"] == "yoochoose"
     assert summary["skipped_lines"] == {"yoochoose-clicks.dat": 0, "items": 0}
     assert summary["movies"] == ratings["item"].nunique()
     with pytest.raises(ValueError, match=r"reads 'yoochoose'.*--env ml-1m"):
-        parse_ratings_node(clicks, movies, {"dataset": "ml-1m"})
+        parse_ratings_node(clicks, movies, INGESTION)
 
 
 def test_ratings_of_movies_missing_from_movies_dat_fail_or_are_dropped_and_counted():
     lines = make_ratings_lines(n_users=10)
     archive = raw_archive(lines)
-    movies, _ = parse_movies_node(archive, {})
+    movies, _ = parse_movies_node(archive, INGESTION)
     without_1_and_2 = movies[movies["item"] > 2]
     n_unknown = sum(line.split("::")[1] in ("1", "2") for line in lines)
     assert n_unknown > 0
 
     with pytest.raises(ParseError, match=r"ratings\.dat: \d+ rating\(s\) of 2 movie\(s\)") as error:
-        parse_ratings_node(archive, without_1_and_2, {})
+        parse_ratings_node(archive, without_1_and_2, INGESTION)
     assert "MovieID 1, 2" in str(error.value) and "on_bad_lines: skip" in str(error.value)
 
-    loose = {"on_bad_lines": "skip", "max_skipped_fraction": 0.5}
+    loose = {**INGESTION, "on_bad_lines": "skip", "max_skipped_fraction": 0.5}
     ratings, report = parse_ratings_node(archive, without_1_and_2, loose)
     assert len(ratings) == len(lines) - n_unknown and ratings["item"].min() > 2
     assert report["skipped_lines"] == n_unknown
@@ -98,4 +104,4 @@ def test_ratings_of_movies_missing_from_movies_dat_fail_or_are_dropped_and_count
     assert set(ratings["item"]) <= set(without_1_and_2["item"])
 
     with pytest.raises(ParseError, match=r"more than ingestion\.max_skipped_fraction=0\.01"):
-        parse_ratings_node(archive, without_1_and_2, {"on_bad_lines": "skip"})
+        parse_ratings_node(archive, without_1_and_2, {**INGESTION, "on_bad_lines": "skip"})

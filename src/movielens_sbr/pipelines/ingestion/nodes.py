@@ -12,11 +12,11 @@ from movielens_sbr.data.parsing import BadLinePolicy
 from movielens_sbr.params import IngestionParams, validate_section
 
 
-def _config(archive: RawArchive, params: dict | None) -> IngestionParams:
-    config: IngestionParams = validate_section("ingestion", params or {})
+def _config(archive: RawArchive, params: dict) -> IngestionParams:
+    config: IngestionParams = validate_section("ingestion", params)
     # The catalog (globals.yml) and the parameters name the dataset separately; both
     # come from the same Kedro environment, and a mismatch would mislabel every output.
-    if params and "dataset" in params and config.dataset != archive.dataset:
+    if config.dataset != archive.dataset:
         raise ValueError(
             f"ingestion.dataset is {config.dataset!r} but the catalog's movielens_archive "
             f"reads {archive.dataset!r}: switch datasets with `kedro run --env "
@@ -30,7 +30,7 @@ def _policy(config: IngestionParams) -> BadLinePolicy:
 
 
 def parse_ratings_node(
-    archive: RawArchive, movies: pd.DataFrame, params: dict | None = None
+    archive: RawArchive, movies: pd.DataFrame, params: dict
 ) -> tuple[pd.DataFrame, dict]:
     """Events -> user, item, rating, timestamp; and what was skipped.
 
@@ -42,7 +42,7 @@ def parse_ratings_node(
     return ratings, report.as_dict()
 
 
-def parse_movies_node(archive: RawArchive, params: dict | None = None) -> tuple[pd.DataFrame, dict]:
+def parse_movies_node(archive: RawArchive, params: dict) -> tuple[pd.DataFrame, dict]:
     """Titles -> item, title, year, genres; and what was skipped."""
     config = _config(archive, params)
     movies, report = parse_dataset_movies(archive, _policy(config))
