@@ -89,7 +89,7 @@ class TrainingParams(_Strict):
     # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
     resume: bool = False
     # tf.distribute strategy of the training loop (docs/scaling.md).
-    distribute: Literal["none", "one_device", "mirrored"] = "none"
+    distribute: Literal["none", "one_device", "mirrored", "multi_worker"] = "none"
 
     @model_validator(mode="after")
     def _positive_layers(self) -> TrainingParams:

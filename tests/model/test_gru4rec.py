@@ -9,8 +9,8 @@ import pytest
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model import gru4rec
 from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.checkpoints import CheckpointMismatchError
 from movielens_sbr.model.gru4rec import (
-    CheckpointMismatchError,
     GRU4RecConfig,
     GRU4RecNetwork,
     GRU4RecScorer,
