@@ -11,6 +11,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunSummaryHook,
     RunTrackingHook,
 )
 
@@ -39,6 +40,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),
+    RunSummaryHook(),
 )
 
 CONFIG_LOADER_ARGS = {
