@@ -114,7 +114,7 @@ def test_two_replicas_follow_one_replica(loss):
         [sys.executable, str(REPLICAS_SCRIPT), loss],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a guard against a hang: about 15 CPU s, minutes on a loaded machine
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
