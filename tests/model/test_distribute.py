@@ -77,7 +77,7 @@ def test_batch_must_divide_among_replicas():
         train(sessions(), N_ITEMS, config(batch_size=3), strategy=TwoReplicas("/cpu:0"))
 
 
-def test_strategies_by_parameter_name(monkeypatch):
+def test_strategies_by_parameter_name():
     assert distribution_strategy("none") is None
     one = distribution_strategy("one_device")
     assert isinstance(one, tf.distribute.OneDeviceStrategy) and one.num_replicas_in_sync == 1
