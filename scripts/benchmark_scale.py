@@ -2,7 +2,7 @@
 
 Usage:
     python scripts/benchmark_scale.py [--sizes 1M,4M,16M,32M] [--train-steps 640]
-        [--eval-predictions 20000] [--set SECTION.KEY=VALUE ...] [--no-table]
+        [--eval-predictions 20000] [--replicas 1] [--set SECTION.KEY=VALUE ...] [--no-table]
 
 For each size, the log is generated (``movielens_sbr.data.synthetic``, seed 0) and written
 as an ML-32M zip, then every step runs in its own Python process, so that the peak
@@ -14,6 +14,7 @@ inputs loaded from Parquet and its libraries imported, as a Kedro node would hav
 - ``train``: the lane schedule of one epoch, then ``--train-steps`` compiled training steps
   after two warm-up chunks (tracing), with ``training.loss=sampled_cross_entropy`` and
   ``n_sample=2048``; one epoch is extrapolated as schedule time + epoch steps x time per step;
+  with ``--replicas 2`` under ``MirroredStrategy`` over the CPU split into two logical devices;
 - ``evaluate``: GRU4Rec ranking every item on a seeded sample of test sessions holding
   ``--eval-predictions`` predictions, in batches capped by the evaluator's memory budget,
   extrapolated to all test predictions by the count of predictions;
@@ -46,6 +47,9 @@ RESULTS = ROOT / "data" / "08_reporting" / "benchmarks" / "scale.json"
 WORK = ROOT / "data" / "02_intermediate" / "scale"
 STEPS = ("generate", "ingest", "sessions", "train", "evaluate", "baselines")
 DEFAULT_OVERRIDES = ["training.loss=sampled_cross_entropy", "training.n_sample=2048"]
+TRAIN_CONFIG_KEYS = (
+    "layers", "embedding", "loss", "n_sample", "batch_size", "optimizer", "sparse_updates",
+)  # fmt: skip
 TABLE_START = "<!-- scale table: written by scripts/benchmark_scale.py -->"
 TABLE_END = "<!-- /scale table -->"
 
@@ -200,11 +204,21 @@ def step_sessions(work: Path, n_events: int, args) -> dict:
 
 
 def step_train(work: Path, n_events: int, args) -> dict:
+    import contextlib
+
     import keras
     import tensorflow as tf
 
     from movielens_sbr.model.batching import SessionArrays, lane_schedule
-    from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer
+    from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer, distribution_strategy
+
+    strategy = None
+    if args.replicas > 1:  # before any TensorFlow operation: the runtime is not started yet
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas
+        )
+        strategy = distribution_strategy("mirrored")
     from movielens_sbr.params import validate_section
     from movielens_sbr.pipelines.training.nodes import model_config
 
@@ -218,8 +232,10 @@ def step_train(work: Path, n_events: int, args) -> dict:
     rng = np.random.default_rng(config.seed)
     schedule = clock("lane_schedule", lane_schedule, train, config.batch_size, rng)
     keras.utils.set_random_seed(config.seed)
-    network = GRU4RecNetwork(n_items, config)
-    trainer = clock("build", _Trainer, network, config, np.bincount(train.items, minlength=n_items))
+    counts = np.bincount(train.items, minlength=n_items)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        network = GRU4RecNetwork(n_items, config)
+        trainer = clock("build", _Trainer, network, config, counts, strategy)
     per_call = config.steps_per_call
     n_calls = 2 + max(1, args.train_steps // per_call)
     if n_calls * per_call > schedule.n_steps:
@@ -246,10 +262,8 @@ def step_train(work: Path, n_events: int, args) -> dict:
     network.to_step_model().save(work / "model.keras")
     return {
         "parts": clock.parts,
-        "config": {
-            k: getattr(config, k)
-            for k in ("layers", "embedding", "loss", "n_sample", "batch_size", "optimizer")
-        },
+        "config": {k: getattr(config, k) for k in TRAIN_CONFIG_KEYS},
+        "replicas": args.replicas,
         "n_items": n_items,
         "train_events": len(train.items),
         "epoch_steps": schedule.n_steps,
@@ -390,6 +404,12 @@ def main() -> None:
     parser.add_argument("--steps", default=",".join(STEPS), help="subset of " + ",".join(STEPS))
     parser.add_argument("--train-steps", type=int, default=640, help="timed training steps")
     parser.add_argument("--eval-predictions", type=int, default=20_000)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="train step: MirroredStrategy over this many logical CPU devices (1: none)",
+    )
     parser.add_argument("--no-table", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument(
         "--results", type=Path, default=RESULTS, help="JSON merged by size (default: %(default)s)"
@@ -435,6 +455,7 @@ def main() -> None:
             child = [sys.executable, __file__, "--step", name, "--work", str(work)]
             child += ["--n-events", str(n_events), "--train-steps", str(args.train_steps)]
             child += ["--eval-predictions", str(args.eval_predictions)]
+            child += ["--replicas", str(args.replicas)]
             for override in args.set:
                 child += ["--set", override]
             subprocess.run(child, check=True, cwd=ROOT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from datetime import UTC, datetime
@@ -13,10 +14,12 @@ from typing import Any
 
 import numpy as np
 from kedro.framework.hooks import hook_impl
+from kedro.io import MemoryDataset
 from kedro.pipeline import Pipeline
 
 from movielens_sbr import methods, tracking
 from movielens_sbr.datasets.atomic import make_atomic
+from movielens_sbr.model.cluster import worker_task
 from movielens_sbr.params import validate_parameters
 from movielens_sbr.provenance import run_manifest
 
@@ -83,6 +86,27 @@ class AtomicSavesHook:
     def before_dataset_saved(self, dataset_name: str) -> None:
         if self._catalog is not None:
             make_atomic(self._catalog.get(dataset_name, fallback_to_runtime_pattern=True))
+
+
+def _is_non_chief_worker(params: dict) -> bool:
+    """True in the workers of ``training.distribute: multi_worker`` other than the chief."""
+    if params.get("training", {}).get("distribute") != "multi_worker":
+        return False
+    return not worker_task(os.environ.get("TF_CONFIG")).is_chief
+
+
+class ChiefSavesHook:
+    """Under ``training.distribute: multi_worker`` every worker runs the same pipeline on
+    shared storage, and only the chief saves: the other workers' outputs stay in memory.
+    """
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
+        if not _is_non_chief_worker(catalog.load("parameters")):
+            return
+        for name in sorted(pipeline.all_outputs() | {"run_manifest"}):
+            catalog[name] = MemoryDataset(copy_mode="assign")
+        logger.info("Not the chief worker: this run saves nothing")
 
 
 class RunManifestHook:
@@ -206,6 +230,8 @@ class RunTrackingHook:
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
+        if _is_non_chief_worker(self._params):  # the chief records the run
+            return
         record = tracking.run_record(
             run_id=run_params["run_id"],
             started=self._started,

@@ -114,7 +114,7 @@ class TrainingParams(_Strict):
     # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
     resume: bool
     # tf.distribute strategy of the training loop (docs/scaling.md).
-    distribute: Literal["none", "one_device", "mirrored"]
+    distribute: Literal["none", "one_device", "mirrored", "multi_worker"]
 
 
 class EvaluationParams(_Strict):

@@ -6,6 +6,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from movielens_sbr.hooks import (
     AtomicSavesHook,
+    ChiefSavesHook,
     MissingInputsHook,
     NodeTimingHook,
     ProjectSetupHook,
@@ -37,6 +38,7 @@ HOOKS = (
     ProjectSetupHook(),
     MissingInputsHook(),
     AtomicSavesHook(),
+    ChiefSavesHook(),
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),

@@ -10,8 +10,8 @@ from conftest import gru4rec_config
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model import gru4rec
 from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.model.checkpoints import CheckpointMismatchError
 from movielens_sbr.model.gru4rec import (
-    CheckpointMismatchError,
     GRU4RecNetwork,
     GRU4RecScorer,
     build_step_model,

@@ -10,12 +10,9 @@ chunk of steps, and only the item ids of each chunk travel from host to graph.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +23,14 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from movielens_sbr.model.batching import LaneSchedule, SessionArrays, lane_schedule
+from movielens_sbr.model.checkpoints import (
+    Checkpoint,
+    fingerprint,
+    load_checkpoint,
+    save_checkpoint,
+    weights_digest,
+)
+from movielens_sbr.model.cluster import worker_task
 from movielens_sbr.model.losses import (
     bpr_max,
     full_cross_entropy,
@@ -206,44 +211,74 @@ class _Trainer:
             self._train_chunk, reduce_retracing=True, jit_compile=config.jit_compile
         )
 
+    @property
+    def writes_checkpoints(self) -> bool:
+        """False on the non-chief workers of a multi-worker strategy: the chief writes."""
+        return self.strategy is None or self.strategy.extended.should_checkpoint
+
+    def _network_variables(self) -> list:
+        """Everything of the network that evolves in training, dropout seed states included."""
+        network = self.network
+        own = [] if network.config.embedding == "constrained" else [network.output_weights]
+        return [*network.trunk.variables, *own, network.output_bias]
+
+    def values(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The current network and optimizer variables (a checkpoint's arrays)."""
+        return (
+            [np.asarray(v) for v in self._network_variables()],
+            [np.asarray(v) for v in self.optimizer.variables],
+        )
+
+    def restore(self, network: list[np.ndarray], optimizer: list[np.ndarray]) -> None:
+        """Assign the arrays of ``values`` back (resuming from a checkpoint)."""
+        for variable, value in zip(self._network_variables(), network, strict=True):
+            variable.assign(value)
+        for variable, value in zip(self.optimizer.variables, optimizer, strict=True):
+            variable.assign(value)
+
     def reset_states(self) -> None:
         for state in self.states:
             state.assign(tf.zeros_like(state))
 
-    def _loss(self, hidden, targets, valid):
+    def _loss(self, hidden, targets, valid, first_lane):
+        """Mean loss of lanes ``first_lane ..`` (``hidden``, ``valid``); ``targets`` are
+        every lane's, the in-batch negatives of the sampled losses."""
         network, config = self.network, self.config
         weights, bias = network.output_weights, network.output_bias
         if config.loss == "cross_entropy":
-            return full_cross_entropy(hidden, weights, bias, targets, valid)
-        # Stateless draws keyed by (seed, optimizer step): the same negatives after a resume.
+            lane_targets = targets[first_lane : first_lane + tf.shape(hidden)[0]]
+            return full_cross_entropy(hidden, weights, bias, lane_targets, valid)
+        # Stateless draws keyed by (seed, optimizer step): the same negatives after a resume,
+        # and on every replica the same ones as on one device.
         step = tf.cast(self.optimizer.iterations.value, tf.int64)
-        if self.n_replicas > 1:  # each replica draws its own negatives
-            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-            step = step * self.n_replicas + tf.cast(replica, tf.int64)
         negatives = sample_negatives(
             self.sample_cdf, config.n_sample, tf.stack([tf.constant(config.seed, tf.int64), step])
         )
         if config.loss == "bpr_max":
-            return bpr_max(hidden, weights, bias, targets, valid, negatives, config.bpreg)
+            return bpr_max(
+                hidden, weights, bias, targets, valid, negatives, config.bpreg, first_lane
+            )
         log_q = tf.concat(
             [tf.gather(self.log_q_batch, targets), tf.gather(self.log_q_sample, negatives)], 0
         )
         return sampled_cross_entropy(
-            hidden, weights, bias, targets, valid, negatives, log_q, config.logq
+            hidden, weights, bias, targets, valid, negatives, log_q, config.logq, first_lane
         )
 
     def _train_step(self, inputs, targets, reset, valid):
         """One step on this replica's lanes; the arguments are the global ``[batch]`` rows."""
+        first_lane = 0
         if self.n_replicas > 1:
             # Replica r owns lanes [r * lanes, (r + 1) * lanes) of the schedule; its loss is
             # weighted by its share of the valid lanes so that the summed gradients equal
-            # those of the mean over the global batch.
+            # those of the mean over the global batch. The targets stay global: they are
+            # the in-batch negatives of every lane, as on one device.
             context = tf.distribute.get_replica_context()
             lanes = self.config.batch_size // self.n_replicas
-            begin = context.replica_id_in_sync_group * lanes
+            first_lane = context.replica_id_in_sync_group * lanes
             global_valid = tf.reduce_sum(tf.cast(valid, tf.float32))
-            inputs, targets, reset, valid = (
-                tensor[begin : begin + lanes] for tensor in (inputs, targets, reset, valid)
+            inputs, reset, valid = (
+                tensor[first_lane : first_lane + lanes] for tensor in (inputs, reset, valid)
             )
             share = tf.reduce_sum(tf.cast(valid, tf.float32)) / tf.maximum(global_valid, 1.0)
         keep = 1.0 - tf.cast(reset, tf.float32)[:, None]
@@ -254,7 +289,7 @@ class _Trainer:
             hidden, *new_states = self.network.trunk(
                 [inputs, *[state.value() for state in self.states]], training=True
             )
-            loss = self._loss(hidden, targets, valid)
+            loss = self._loss(hidden, targets, valid, first_lane)
             if self.n_replicas > 1:
                 loss = loss * share
         gradients = tape.gradient(loss, variables)
@@ -348,94 +383,48 @@ class GRU4RecScorer:
         return scores.numpy()
 
 
-CHECKPOINT_FILE = "last.npz"
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint was written for other training parameters or other training data."""
-
-
-def _fingerprint(sessions: SessionArrays, n_items: int) -> str:
-    digest = hashlib.sha256(str(n_items).encode())
-    digest.update(np.ascontiguousarray(sessions.items).tobytes())
-    digest.update(np.ascontiguousarray(sessions.offsets).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def _network_variables(network: GRU4RecNetwork) -> list:
-    """Everything that evolves in training, dropout seed states included."""
-    own = [] if network.config.embedding == "constrained" else [network.output_weights]
-    return [*network.trunk.variables, *own, network.output_bias]
-
-
-def _save_checkpoint(
-    folder: Path, meta: dict, trainer: _Trainer, best_weights: list[np.ndarray] | None
-) -> None:
-    """Write ``last.npz`` beside itself and rename it over the previous one (atomic)."""
-    arrays = {"meta": np.array(json.dumps(meta))}
-    for prefix, values in (
-        ("network", [np.asarray(v) for v in _network_variables(trainer.network)]),
-        ("optimizer", [np.asarray(v) for v in trainer.optimizer.variables]),
-        ("best", best_weights or []),
-    ):
-        arrays.update({f"{prefix}_{i}": value for i, value in enumerate(values)})
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{CHECKPOINT_FILE}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, folder / CHECKPOINT_FILE)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _load_checkpoint(path: Path) -> tuple[dict, dict[str, list[np.ndarray]]]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            groups: dict[str, list[np.ndarray]] = {"network": [], "optimizer": [], "best": []}
-            for prefix, values in groups.items():
-                count = sum(1 for key in data.files if key.startswith(f"{prefix}_"))
-                values.extend(data[f"{prefix}_{i}"] for i in range(count))
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as error:
-        # Checkpoints are written atomically: this one was damaged or replaced by hand.
-        raise CheckpointMismatchError(
-            f"The checkpoint {path} cannot be read ({type(error).__name__}: {error}): it is "
-            "truncated or damaged. Delete it to train from epoch 1, or run without "
-            "training.resume=true."
-        ) from error
-    return meta, groups
-
-
-def _check_checkpoint(meta: dict, config: GRU4RecConfig, fingerprint: str, path: Path) -> None:
-    """Refuse a checkpoint of other parameters or data (``epochs`` may grow)."""
-    saved = {k: v for k, v in meta["config"].items() if k != "epochs"}
-    current = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k != "epochs"}
-    changed = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
-    if changed or meta["fingerprint"] != fingerprint:
-        differences = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
-        what = (
-            f"parameters {differences}" if changed else "training data (the splits changed since)"
-        )
-        raise CheckpointMismatchError(
-            f"The checkpoint {path} was written with other {what}: it cannot be resumed. "
-            "Run without training.resume=true to start over (the checkpoint is then replaced)."
-        )
+STRATEGIES = ("none", "one_device", "mirrored", "multi_worker")
 
 
 def distribution_strategy(name: str) -> tf.distribute.Strategy | None:
-    """The ``training.distribute`` strategy: none, one_device (first GPU, else the CPU) or
-    mirrored (every local GPU; the CPU when there is none)."""
+    """The ``training.distribute`` strategy (docs/scaling.md).
+
+    none: no strategy; one_device: the first GPU, else the CPU; mirrored: every local GPU,
+    else every logical CPU device, and at least two of them; multi_worker:
+    ``MultiWorkerMirroredStrategy`` over the workers of ``TF_CONFIG``, created before any
+    other TensorFlow operation of the process. A strategy that cannot run here raises a
+    one-line ValueError saying what to set instead.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"training.distribute must be one of {STRATEGIES}; got {name!r}")
     if name == "none":
         return None
+    if name == "multi_worker":
+        # Checked first: reading the devices would start TensorFlow's runtime, and the
+        # strategy must configure it (collective ops, the worker's server) before that.
+        task = worker_task(os.environ.get("TF_CONFIG"))
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        logger.info(
+            "Worker %s %d of %d (%s), %d replicas in sync",
+            task.task_type,
+            task.index,
+            task.n_workers,
+            "chief: saves the model and checkpoints" if task.is_chief else "saves nothing",
+            strategy.num_replicas_in_sync,
+        )
+        return strategy
     gpus = tf.config.list_logical_devices("GPU")
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    raise ValueError(f"distribute must be one of none, one_device, mirrored; got {name!r}")
+    devices = gpus or tf.config.list_logical_devices("CPU")
+    if len(devices) < 2:
+        found = "one GPU" if gpus else "no GPU and one CPU device"
+        raise ValueError(
+            f"training.distribute=mirrored found {found}: it would train one replica, the same "
+            "as one_device; set training.distribute=one_device (or none) here, mirrored on a "
+            "machine with several GPUs, or multi_worker with TF_CONFIG for several machines"
+        )
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
 @dataclass
@@ -465,10 +454,10 @@ def train(
     split); the weights of the epoch with the best ``config.selection_metric`` are kept.
     Without it, the last epoch is kept.
 
-    With ``checkpoint_dir``, the end of every epoch writes ``last.npz`` there (weights,
-    optimizer state, epoch, history, the shuffling RNG state and the best weights so far);
-    ``resume=True`` continues from it, ending exactly where an uninterrupted run with the
-    same seed ends. ``on_epoch_end(epoch, record)`` is called after the checkpoint.
+    With ``checkpoint_dir``, the end of every epoch writes a checkpoint there
+    (``model/checkpoints.py``; only the chief of several workers writes); ``resume=True``
+    continues from it, ending exactly where an uninterrupted run with the same seed ends.
+    ``on_epoch_end(epoch, record)`` is called after the checkpoint.
 
     With a ``tf.distribute`` ``strategy`` the variables are created in its scope and each
     step runs on every replica, each on its own block of ``batch_size / replicas`` lanes of
@@ -480,85 +469,87 @@ def train(
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         network = GRU4RecNetwork(n_items, config)
         trainer = _Trainer(network, config, item_counts, strategy)
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs a checkpoint_dir")
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    data = fingerprint(train_sessions, n_items) if folder is not None else ""
+    saved = load_checkpoint(folder, asdict(config), data) if resume else None
     history: list[dict] = []
     best_score, best_epoch, best_weights = -np.inf, 0, None
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    fingerprint = _fingerprint(train_sessions, n_items) if folder is not None else ""
-    first_epoch = 1
-    if resume:
-        if folder is None:
-            raise ValueError("resume=True needs a checkpoint_dir")
-        path = folder / CHECKPOINT_FILE
-        if path.exists():
-            meta, arrays = _load_checkpoint(path)
-            _check_checkpoint(meta, config, fingerprint, path)
-            for variable, value in zip(_network_variables(network), arrays["network"], strict=True):
-                variable.assign(value)
-            for variable, value in zip(
-                trainer.optimizer.variables, arrays["optimizer"], strict=True
-            ):
-                variable.assign(value)
-            rng.bit_generator.state = meta["rng_state"]
-            history = meta["history"]
-            best_score, best_epoch = meta["best_score"], meta["best_epoch"]
-            best_weights = arrays["best"] or None
-            first_epoch = meta["epoch"] + 1
-            logger.info("Resuming from %s after epoch %d", path, meta["epoch"])
-        else:
-            logger.warning("No checkpoint at %s: training from the first epoch", path)
-    for epoch in range(first_epoch, config.epochs + 1):
-        schedule = lane_schedule(train_sessions, config.batch_size, rng)
-        started = time.perf_counter()
-        label = f"epoch {epoch}/{config.epochs}"
-        with tqdm(
-            total=schedule.n_events,
-            desc=label,
-            unit="ev",
-            unit_scale=True,
-            mininterval=2.0,
-            leave=False,
-            disable=None,  # a terminal gets a bar; logs get a line every 30 s
-        ) as progress:
-            loss = trainer.run_epoch(schedule, config.steps_per_call, progress, label)
-        seconds = time.perf_counter() - started
-        record = {
-            "epoch": epoch,
-            "loss": loss,
-            "train_seconds": seconds,
-            "events_per_second": schedule.n_events / seconds,
-        }
-        model = network.to_step_model()
-        if validate is not None:
-            record.update({f"valid_{name}": value for name, value in validate(model).items()})
+    if saved is not None:
+        trainer.restore(saved.network, saved.optimizer)
+        rng.bit_generator.state = saved.rng_state
+        history = saved.history
+        best_score, best_epoch = saved.best_score, saved.best_epoch
+        best_weights = saved.best_weights
+    for epoch in range(saved.epoch + 1 if saved is not None else 1, config.epochs + 1):
+        record, model = _train_epoch(trainer, train_sessions, rng, epoch, validate)
         # Without validation every epoch beats the one before, so the last one is kept.
         score = record[f"valid_{config.selection_metric}"] if validate is not None else epoch
         if score > best_score:
             best_score, best_epoch, best_weights = score, epoch, model.get_weights()
         history.append(record)
-        logger.info(
-            "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
-            epoch,
-            config.epochs,
-            loss,
-            record["events_per_second"],
-            seconds,
-            "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
-        )
-        if folder is not None:
-            meta = {
-                "epoch": epoch,
-                "history": history,
-                "best_score": float(best_score),
-                "best_epoch": best_epoch,
-                "rng_state": rng.bit_generator.state,
-                "config": json.loads(json.dumps(asdict(config))),
-                "fingerprint": fingerprint,
-            }
-            _save_checkpoint(folder, meta, trainer, best_weights)
+        if folder is not None and trainer.writes_checkpoints:
+            state = Checkpoint(
+                epoch,
+                history,
+                best_score,
+                best_epoch,
+                rng.bit_generator.state,
+                *trainer.values(),
+                best_weights,
+            )
+            save_checkpoint(folder, state, asdict(config), data)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
     best_model = build_step_model(n_items, config)
     if best_weights is None:  # resumed after the last epoch without a best: keep the last
         best_weights = network.to_step_model().get_weights()
     best_model.set_weights(best_weights)
+    if strategy is not None:  # every worker logs it: the same digest means the same model
+        logger.info("Trained weights: sha256 %s", weights_digest(best_weights))
     return TrainingResult(best_model, history, best_epoch, asdict(config))
+
+
+def _train_epoch(
+    trainer: _Trainer,
+    train_sessions: SessionArrays,
+    rng: np.random.Generator,
+    epoch: int,
+    validate: Callable[[keras.Model], dict[str, float]] | None,
+) -> tuple[dict, keras.Model]:
+    """One epoch on a fresh lane schedule, then validation: its record and the model."""
+    config = trainer.config
+    schedule = lane_schedule(train_sessions, config.batch_size, rng)
+    started = time.perf_counter()
+    label = f"epoch {epoch}/{config.epochs}"
+    with tqdm(
+        total=schedule.n_events,
+        desc=label,
+        unit="ev",
+        unit_scale=True,
+        mininterval=2.0,
+        leave=False,
+        disable=None,  # a terminal gets a bar; logs get a line every 30 s
+    ) as progress:
+        loss = trainer.run_epoch(schedule, config.steps_per_call, progress, label)
+    seconds = time.perf_counter() - started
+    record = {
+        "epoch": epoch,
+        "loss": loss,
+        "train_seconds": seconds,
+        "events_per_second": schedule.n_events / seconds,
+    }
+    model = trainer.network.to_step_model()
+    if validate is not None:
+        record.update({f"valid_{name}": value for name, value in validate(model).items()})
+    logger.info(
+        "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
+        epoch,
+        config.epochs,
+        loss,
+        record["events_per_second"],
+        seconds,
+        "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
+    )
+    return record, model

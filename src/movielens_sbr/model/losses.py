@@ -44,9 +44,13 @@ def sample_negatives(cdf: tf.Tensor, n_sample: int, seed: tf.Tensor | None = Non
     return tf.cast(tf.searchsorted(cdf, uniform * cdf[-1], side="right"), tf.int32)
 
 
-def sampled_scores(hidden, weights, bias, targets, negatives):
-    """Scores ``[B + S, B]``, one column per lane: row i < B is lane i's target, the rest
+def sampled_scores(hidden, weights, bias, targets, negatives, first_lane=0):
+    """Scores ``[B + S, b]``, one column per lane: row i < B is lane i's target, the rest
     are ``negatives``.
+
+    ``hidden [b, H]`` may be a block of the batch, lanes ``first_lane`` to
+    ``first_lane + b`` (one replica's share under tf.distribute): the rows are still every
+    lane's target, so a lane is scored against the same items as on one device.
 
     Item rows come first because ``items @ hidden^T`` is about twice as fast on CPU as
     ``hidden @ items^T`` here and transposing the result back costs as much again
@@ -56,39 +60,46 @@ def sampled_scores(hidden, weights, bias, targets, negatives):
     rows = tf.concat([targets, negatives], axis=0)
     scores = tf.matmul(tf.gather(weights, rows), hidden, transpose_b=True)
     scores += tf.gather(bias, rows)[:, None]
-    is_target = tf.equal(rows[:, None], targets[None, :])
+    lane_targets = targets[first_lane : first_lane + tf.shape(hidden)[0]]
+    is_target = tf.equal(rows[:, None], lane_targets[None, :])
     return scores, rows, tf.logical_not(is_target)
 
 
+def _own_rows(scores, first_lane):
+    """``[B + S, b]``: True where the row is the column's own target row."""
+    lanes = tf.range(tf.shape(scores)[1])
+    return tf.equal(tf.range(tf.shape(scores)[0])[:, None], (first_lane + lanes)[None, :])
+
+
 def sampled_cross_entropy(
-    hidden, weights, bias, targets, valid, negatives, log_q, logq_weight: float = 1.0
+    hidden, weights, bias, targets, valid, negatives, log_q, logq_weight: float = 1.0, first_lane=0
 ) -> tf.Tensor:
     """Softmax cross-entropy over (target, in-batch and sampled negatives), with logQ.
 
     ``log_q [B + S]`` is the log-probability with which each row's item was sampled; adding
     ``-logq_weight * log_q`` to the scores corrects the bias towards popular items that
-    sampled negatives introduce (Yi et al. 2019; GRU4Rec's ``logq``).
+    sampled negatives introduce (Yi et al. 2019; GRU4Rec's ``logq``). ``first_lane``: see
+    ``sampled_scores`` (``valid`` then covers the block's lanes only).
     """
-    scores, _, negative = sampled_scores(hidden, weights, bias, targets, negatives)
+    scores, _, negative = sampled_scores(hidden, weights, bias, targets, negatives, first_lane)
     scores -= logq_weight * log_q[:, None]
-    batch = tf.shape(targets)[0]
-    own = tf.eye(tf.shape(scores)[0], batch, dtype=tf.bool)
-    scores = tf.where(own | negative, scores, _NEG_INF)
-    losses = tf.reduce_logsumexp(scores, axis=0) - tf.linalg.diag_part(scores[:batch])
+    scores = tf.where(_own_rows(scores, first_lane) | negative, scores, _NEG_INF)
+    positive = tf.linalg.diag_part(scores[first_lane : first_lane + tf.shape(hidden)[0]])
+    losses = tf.reduce_logsumexp(scores, axis=0) - positive
     return _masked_mean(losses, valid)
 
 
 def bpr_max(
-    hidden, weights, bias, targets, valid, negatives, regularization: float = 1.0
+    hidden, weights, bias, targets, valid, negatives, regularization: float = 1.0, first_lane=0
 ) -> tf.Tensor:
     """BPR-max (Hidasi & Karatzoglou 2018): a softmax-weighted BPR over the negatives.
 
     loss = -log(sum_j s_j * sigmoid(r_target - r_j)) + reg * sum_j s_j * r_j^2, where s is
     the softmax of the negative scores r_j; the second term keeps the scores small.
+    ``first_lane``: see ``sampled_scores``.
     """
-    scores, _, negative = sampled_scores(hidden, weights, bias, targets, negatives)
-    batch = tf.shape(targets)[0]
-    positive = tf.linalg.diag_part(scores[:batch])
+    scores, _, negative = sampled_scores(hidden, weights, bias, targets, negatives, first_lane)
+    positive = tf.linalg.diag_part(scores[first_lane : first_lane + tf.shape(hidden)[0]])
     negative_logits = tf.where(negative, scores, _NEG_INF)
     softmax = tf.nn.softmax(negative_logits, axis=0) * tf.cast(negative, scores.dtype)
     ranking = tf.reduce_sum(softmax * tf.sigmoid(positive[None, :] - scores), axis=0)
