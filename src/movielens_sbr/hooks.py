@@ -1,13 +1,11 @@
 """Cross-cutting concerns: parameter validation, seeds, missing inputs, atomic saves,
-timing, run records."""
+timing, MLflow tracking."""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +13,10 @@ import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 
-from movielens_sbr import tracking
+from movielens_sbr import experiment_tracking as tracking
 from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.params import validate_parameters
-from movielens_sbr.provenance import run_manifest
+from movielens_sbr.provenance import git_state, run_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -142,78 +140,111 @@ class NodeTimingHook:
         self.durations = {}
 
 
-class RunTrackingHook:
-    """Experiment tracking without a server: every successful run leaves a record.
+class MlflowRunHook:
+    """Completes the MLflow run that kedro-mlflow opens for every ``kedro run``.
 
-    ``data/09_tracking/runs/<run id>.json`` holds the parameters, the content of every
-    metrics dataset saved (``metrics``, ``experiments.<variant>.metrics``), the files of the
-    models saved, the git commit and the start and end times; records are never
-    overwritten. ``data/09_tracking/runs.md`` compares all recorded runs, one row per run,
-    metrics dataset and method, with the parameters that differ between runs.
+    kedro-mlflow (``conf/base/mlflow.yml``) starts and ends the run and logs the parameters
+    each node reads. This hook adds what it cannot know: every parameter (flattened), the
+    dataset, the Kedro environment and the git state as tags; the numbers of every saved
+    metrics file under readable names; the training history as stepped metrics; the files of
+    catalog entries marked ``metadata: {mlflow: {artifact_path: ...}}`` as artifacts. Each
+    experiments variant (``experiments.<variant>.*``) and each tuning trial gets its own run,
+    nested under the pipeline's run, so the MLflow UI compares them side by side.
     """
 
-    def __init__(self, folder: str = "data/09_tracking") -> None:
-        self.folder = folder
-        self._reset()
-
-    def _reset(self) -> None:
-        self._metrics: dict[str, dict] = {}
-        self._models: list[str] = []
-        self._started = ""
+    def __init__(self) -> None:
+        self._catalog = None
+        self._run_id: str | None = None
+        self._children: dict[str, str] = {}
 
     @hook_impl
     def after_context_created(self, context) -> None:
         self._params = context.params
         self._project = Path(context.project_path)
+        self._env = context.env
 
     @hook_impl
-    def before_pipeline_run(self) -> None:
-        self._reset()
-        self._started = _utc_now()
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    # trylast/tryfirst: inside the run that kedro-mlflow's own hook starts and ends.
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        import mlflow
+
+        active = mlflow.active_run()
+        self._run_id = active.info.run_id if active else None  # None: tracking disabled
+        self._children = {}
+        if self._run_id is None:
+            return
+        git = git_state(self._project)
+        tracking.log(
+            self._run_id,
+            params=tracking.flatten(self._params),
+            tags={
+                "dataset": self._params.get("ingestion", {}).get("dataset", ""),
+                "kedro.env": self._env or "local",
+                "git.commit": git["commit"] or "unknown",
+                "git.dirty": str(git["dirty"]).lower(),
+            },
+        )
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
-        if dataset_name == "metrics" or dataset_name.endswith(".metrics"):
-            self._metrics[dataset_name] = data
-        elif dataset_name == "gru4rec_model" or dataset_name.endswith(".gru4rec_model"):
-            self._models.append(dataset_name)
+        if self._run_id is None:
+            return
+        run_id, name = self._run_of(dataset_name)
+        if name == "metrics":
+            tracking.log(run_id, metrics=tracking.metrics_to_log(data))
+        elif name == "training_history":
+            tracking.log_steps(run_id, tracking.history_steps(data))
+        elif name == "tuning_trials":
+            tracking.log_trials(self._run_id, data)
+        artifact_path = self._artifact_path(dataset_name)
+        if artifact_path is not None:
+            tracking.log_artifact(run_id, _saved_path(self._catalog, dataset_name), artifact_path)
 
-    @hook_impl
-    def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
-        record = tracking.run_record(
-            run_id=run_params["run_id"],
-            started=self._started,
-            finished=_utc_now(),
-            pipelines=list(run_params.get("pipeline_names") or ["__default__"]),
-            parameters=self._params,
-            metrics=self._metrics,
-            models={name: _saved_path(catalog, name) for name in self._models},
-            git=tracking.git_state(self._project),
-            runtime_params=run_params.get("runtime_params") or {},
-        )
-        folder = self._project / self.folder
-        (folder / "runs").mkdir(parents=True, exist_ok=True)
-        path = folder / "runs" / f"{record['run_id'].replace(':', '.')}.json"
-        _write_atomically(path, json.dumps(record, indent=2, default=str))
-        records = [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
-        _write_atomically(folder / "runs.md", tracking.runs_markdown(records))
-        logger.info("Run recorded in %s; all runs compared in %s", path, folder / "runs.md")
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self) -> None:
+        self._finish("FINISHED")
 
+    @hook_impl(tryfirst=True)
+    def on_pipeline_error(self) -> None:
+        self._finish("FAILED")
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    def _finish(self, status: str) -> None:
+        for child in self._children.values():
+            tracking.end(child, status)
+        self._children = {}
+        self._run_id = None
+
+    def _run_of(self, dataset_name: str) -> tuple[str, str]:
+        """The run a dataset's numbers go to, and its name inside that run."""
+        parts = dataset_name.split(".")
+        if len(parts) < 3 or parts[0] != "experiments":
+            return self._run_id, dataset_name
+        variant = parts[1]
+        if variant not in self._children:
+            section = self._params.get("experiments", {}).get(variant, {})
+            self._children[variant] = tracking.start_child(
+                self._run_id,
+                f"experiments.{variant}",
+                params=tracking.flatten(section),
+                tags={"experiments.variant": variant},
+            )
+        return self._children[variant], ".".join(parts[2:])
+
+    def _artifact_path(self, dataset_name: str) -> str | None:
+        if self._catalog is None:
+            return None
+        dataset = self._catalog.get(dataset_name, fallback_to_runtime_pattern=True)
+        settings = (getattr(dataset, "metadata", None) or {}).get("mlflow")
+        return None if settings is None else str(settings.get("artifact_path", ""))
 
 
 def _saved_path(catalog, name: str) -> str:
-    """The file a versioned dataset was just saved to (its description if not a file)."""
-    dataset = catalog.get(name)
-    try:
+    """The file a dataset was just saved to (the versioned file of this run)."""
+    dataset = catalog.get(name, fallback_to_runtime_pattern=True)
+    if getattr(dataset, "_version", None) is not None:
         return str(dataset._get_versioned_path(dataset.resolve_save_version()))
-    except AttributeError:  # not a versioned file dataset
-        return str(dataset)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+    return str(dataset._filepath)

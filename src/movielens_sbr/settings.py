@@ -1,4 +1,9 @@
-"""Kedro project settings: hooks and the configuration loader."""
+"""Kedro project settings: hooks and the configuration loader.
+
+kedro-mlflow's own hook (starting and ending the MLflow run of every ``kedro run``) is
+registered by its plugin entry point; ``MlflowRunHook`` adds the project's metrics,
+artifacts and nested runs to that run.
+"""
 
 import os
 
@@ -7,10 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 from movielens_sbr.hooks import (
     AtomicSavesHook,
     MissingInputsHook,
+    MlflowRunHook,
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
-    RunTrackingHook,
 )
 
 
@@ -36,7 +41,7 @@ HOOKS = (
     AtomicSavesHook(),
     RunManifestHook(),
     NodeTimingHook(),
-    RunTrackingHook(),
+    MlflowRunHook(),
 )
 
 CONFIG_LOADER_ARGS = {
