@@ -16,6 +16,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunSummaryHook,
 )
 
 
@@ -42,6 +43,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     MlflowRunHook(),
+    RunSummaryHook(),
 )
 
 CONFIG_LOADER_ARGS = {
