@@ -28,7 +28,9 @@ def test_metric_names_are_readable_and_valid_for_mlflow():
 
 
 def test_history_becomes_one_step_per_epoch():
-    history = {"epochs": [{"epoch": 1, "loss": 3.5, "valid_recall@20": 0.2}, {"epoch": 2, "loss": 3.1}]}
+    history = {
+        "epochs": [{"epoch": 1, "loss": 3.5, "valid_recall@20": 0.2}, {"epoch": 2, "loss": 3.1}]
+    }
     assert tracking.history_steps(history) == [
         ("training.loss", 3.5, 1),
         ("training.valid_recall_at_20", 0.2, 1),
@@ -65,7 +67,7 @@ def latest(path: Path) -> Path:
 def test_kedro_run_is_an_mlflow_run_with_the_metrics_of_metrics_json(finished_project: Path):
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=(finished_project / "mlruns").as_uri())
+    client = MlflowClient(tracking_uri=f"sqlite:///{finished_project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("movielens-sbr")
     runs = client.search_runs(
         [experiment.experiment_id], "tags.`mlflow.runName` = '__default__'", order_by=["start_time"]

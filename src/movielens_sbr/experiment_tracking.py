@@ -77,8 +77,9 @@ def trial_runs(trials: pd.DataFrame) -> Iterable[tuple[str, dict[str, Any], dict
 
 
 def param_value(value: Any) -> str:
-    """A parameter as MLflow stores it (a string); ``None`` stays readable."""
-    return "null" if value is None else str(value)
+    """A parameter as MLflow stores it: ``str(value)``, as kedro-mlflow's hook logs the
+    same parameter again when a node reads it (MLflow refuses a different value)."""
+    return str(value)
 
 
 # --- writing to the tracking store of the active configuration (set by kedro-mlflow) -----
@@ -121,9 +122,7 @@ def log_steps(run_id: str, steps: list[tuple[str, float, int]]) -> None:
     _client().log_batch(run_id, metrics=[Metric(n, v, now, s) for n, v, s in steps])
 
 
-def start_child(
-    parent_run_id: str, name: str, params: dict[str, Any], tags: dict[str, str]
-) -> str:
+def start_child(parent_run_id: str, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
     """A run nested under ``parent_run_id`` (same experiment); returns its id."""
     client = _client()
     parent = client.get_run(parent_run_id)

@@ -172,6 +172,8 @@ class MlflowRunHook:
         self._catalog = None
         self._run_id: str | None = None
         self._children: dict[str, str] = {}
+        self._evaluated: tuple[str, str] | None = None  # (Kedro version, file) of the model
+        self._test_metrics: dict | None = None
 
     @hook_impl
     def after_context_created(self, context) -> None:
@@ -191,6 +193,7 @@ class MlflowRunHook:
         active = mlflow.active_run()
         self._run_id = active.info.run_id if active else None  # None: tracking disabled
         self._children = {}
+        self._evaluated = self._test_metrics = None
         if self._run_id is None:
             return
         git = git_state(self._project)
@@ -206,12 +209,22 @@ class MlflowRunHook:
         )
 
     @hook_impl
+    def after_dataset_loaded(self, dataset_name: str) -> None:
+        if self._run_id is not None and dataset_name == "gru4rec_model":
+            dataset = self._catalog.get(dataset_name)
+            version = dataset.resolve_load_version()
+            if version is not None:  # a versioned local file: the one evaluated
+                self._evaluated = (version, str(dataset._get_load_path()))
+
+    @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if self._run_id is None:
             return
         run_id, name = self._run_of(dataset_name)
         if name == "metrics":
             tracking.log(run_id, metrics=tracking.metrics_to_log(data))
+            if dataset_name == "metrics":
+                self._test_metrics = data
         elif name == "training_history":
             tracking.log_steps(run_id, tracking.history_steps(data))
         elif name == "tuning_trials":
@@ -222,7 +235,55 @@ class MlflowRunHook:
 
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self) -> None:
+        if self._run_id is not None and self._evaluated and self._test_metrics:
+            self._register(*self._evaluated, self._test_metrics)
+        if self._run_id is not None:
+            _leave_run_once(self._run_id)
         self._finish("FINISHED")
+
+    def _register(self, kedro_version: str, model_file: str, metrics: dict) -> None:
+        """Log the evaluated model, register it, and make it the champion if it passes
+        the rule of the ``registry`` parameters."""
+        import mlflow
+
+        from movielens_sbr import model_registry, serving
+        from movielens_sbr.params import validate_section
+
+        rule = validate_section("registry", self._params.get("registry", {}))
+        item_index = self._catalog.get("item_index")
+        same_run = Path(item_index._get_versioned_path(kedro_version))
+        info = serving.log_model(
+            model_file,
+            str(same_run if same_run.is_file() else item_index._get_load_path()),
+            str(self._catalog.get("movies")._filepath),
+            kedro_version,
+        )
+        name = model_registry.registered_name(self._params["ingestion"]["dataset"])
+        promoted, why = model_registry.promotion(
+            metrics, rule.metric, rule.min_gain_over_best_baseline
+        )
+        version = mlflow.register_model(
+            info.model_uri,
+            name,
+            tags={
+                model_registry.KEDRO_VERSION_TAG: kedro_version,
+                "promotion": why,
+                **{
+                    model_registry.tag_name(m): str(metrics["gru4rec"][m])
+                    for m in model_registry.HEADLINE
+                    if m in metrics["gru4rec"]
+                },
+            },
+        ).version
+        if promoted:
+            mlflow.MlflowClient().set_registered_model_alias(name, model_registry.CHAMPION, version)
+            logger.info(
+                "%s version %s (model %s) is the champion: %s", name, version, kedro_version, why
+            )
+        else:
+            logger.warning(
+                "%s version %s (model %s) is not promoted: %s", name, version, kedro_version, why
+            )
 
     @hook_impl(tryfirst=True)
     def on_pipeline_error(self) -> None:
@@ -256,6 +317,61 @@ class MlflowRunHook:
         dataset = self._catalog.get(dataset_name, fallback_to_runtime_pattern=True)
         settings = (getattr(dataset, "metadata", None) or {}).get("mlflow")
         return None if settings is None else str(settings.get("artifact_path", ""))
+
+
+class ChampionModelHook:
+    """``kedro run --pipelines recommending`` answers from the champion, like the CLI.
+
+    Only when the run neither trains nor evaluates a model (those use the newest one) and
+    ``--load-versions`` does not name one; without a champion the latest model answers.
+    """
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._project = Path(context.project_path)
+        self._dataset = context.params.get("ingestion", {}).get("dataset")
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        names = {node.name for node in pipeline.nodes}
+        if (
+            "recommend_batch" not in names
+            or "evaluate_methods" in names
+            or "gru4rec_model" in pipeline.all_outputs()
+            or (run_params.get("load_versions") or {}).get("gru4rec_model")
+        ):
+            return
+        from kedro.io import AbstractDataset
+
+        from movielens_sbr import model_registry
+
+        chosen = model_registry.resolve(self._project, self._dataset, None)
+        if chosen is None or chosen.kedro_version is None:
+            return
+        config = catalog.to_config()[0]["gru4rec_model"]
+        catalog["gru4rec_model"] = AbstractDataset.from_config(
+            "gru4rec_model", config, load_version=chosen.kedro_version
+        )
+        logger.info(
+            "Recommending with %s version %s (model %s)",
+            chosen.name,
+            chosen.version,
+            chosen.kedro_version,
+        )
+
+
+def _leave_run_once(run_id: str) -> None:
+    """Leave ``run_id`` on MLflow's stack of active runs once, for kedro-mlflow to end.
+
+    kedro-mlflow 2.0.3 re-enters its run before every node, and MLflow 3.17 no longer
+    refuses that: the run is stacked once per node, and one ``end_run`` would leave it
+    active for the next session in the same process (tests, notebooks).
+    """
+    import mlflow
+
+    while (active := mlflow.active_run()) is not None and active.info.run_id == run_id:
+        mlflow.end_run()
+    mlflow.start_run(run_id=run_id)
 
 
 def _saved_path(catalog, name: str) -> str:

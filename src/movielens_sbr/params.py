@@ -217,6 +217,13 @@ class RecommendingParams(_Strict):
         return self
 
 
+class RegistryParams(_Strict):
+    """conf/base/parameters_registry.yml: ``registry`` (the champion rule)."""
+
+    metric: str = Field("recall@20", pattern=r"^(recall|mrr|ndcg)@[1-9][0-9]*$")
+    min_gain_over_best_baseline: float = 0.0
+
+
 SECTIONS: dict[str, type[_Strict]] = {
     "ingestion": IngestionParams,
     "sessions": SessionsParams,
@@ -224,6 +231,7 @@ SECTIONS: dict[str, type[_Strict]] = {
     "evaluation": EvaluationParams,
     "tuning": TuningParams,
     "recommending": RecommendingParams,
+    "registry": RegistryParams,
 }
 
 

@@ -271,6 +271,7 @@ class Recommender:
         baseline_options: dict[str, dict] | None = None,
         seed: int = 0,
         model_version: str | None = None,
+        registered: Any = None,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
@@ -281,6 +282,7 @@ class Recommender:
         self._model = model
         self._load_model = load_model
         self.model_version = model_version
+        self.registered = registered  # model_registry.ModelChoice, when the registry chose
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
         self.idx_of_item = pd.Series(np.arange(self.n_items), index=self.item_of_idx)
         self._idx = dict(zip(self.item_of_idx.tolist(), range(self.n_items), strict=True))
@@ -348,7 +350,9 @@ class Recommender:
     ) -> Recommender:
         """From a Kedro project folder (or an already built catalog).
 
-        ``model_version`` is a version of the versioned ``gru4rec_model`` (default: latest).
+        ``model_version`` is a Kedro version of the versioned ``gru4rec_model``, a version
+        (``3``) or alias (``champion``) of its registered model in the project's MLflow
+        registry; by default the champion, or the latest saved model when there is none.
         The item index of the same run is used when it exists, else the latest one.
         The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
         model is loaded only if needed); training sessions (baselines, item-kNN) and
@@ -359,6 +363,9 @@ class Recommender:
         else:
             catalog = source
             params = _try_load(catalog, "parameters") or {}
+        registered = _registered_choice(source, params, model_version)
+        if registered is not None:
+            model_version = registered.kedro_version
 
         def load_model() -> Any:
             with _quiet_kedro():
@@ -401,7 +408,15 @@ class Recommender:
             baseline_options=options,
             seed=int(params.get("seed", 0)),
             model_version=version,
+            registered=registered,
         )
+
+    def model_info(self) -> dict[str, Any]:
+        """Which model answers: its registered version with the test Recall@20 and MRR@20
+        the evaluation measured for it, or only its Kedro version (no champion yet)."""
+        if self.registered is None:
+            return {"registered_model": None, "kedro_version": self.model_version}
+        return self.registered.describe()
 
     # --- reading requests ---------------------------------------------------------------
     def _model_items(self) -> int:
@@ -711,6 +726,19 @@ def _quiet_kedro():
     finally:
         for name, level in zip(names, levels, strict=True):
             logging.getLogger(name).setLevel(level)
+
+
+def _registered_choice(source: Any, params: dict, model: str | None):
+    """The registry's version for ``model`` (default: the champion), or None: no champion
+    yet, or ``model`` is a Kedro version; the latest saved model answers then."""
+    from movielens_sbr import model_registry
+
+    project = Path(source) if isinstance(source, str | Path) else None
+    dataset = (params.get("ingestion") or {}).get("dataset")
+    try:
+        return model_registry.resolve(project, dataset, model)
+    except LookupError as error:
+        raise RecommendError(str(error)) from None
 
 
 def _try_load(catalog: Any, name: str, version: str | None = None):

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from movielens_sbr.hooks import (
     AtomicSavesHook,
+    ChampionModelHook,
     MissingInputsHook,
     MlflowRunHook,
     NodeTimingHook,
@@ -43,6 +44,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     MlflowRunHook(),
+    ChampionModelHook(),
     RunSummaryHook(),
 )
 
