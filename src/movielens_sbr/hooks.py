@@ -230,7 +230,9 @@ class MlflowRunHook:
         elif name == "tuning_trials":
             tracking.log_trials(self._run_id, data)
         artifact_path = self._artifact_path(dataset_name)
-        if artifact_path is not None:
+        if artifact_path is not None and hasattr(
+            self._catalog.get(dataset_name, fallback_to_runtime_pattern=True), "_filepath"
+        ):
             tracking.log_artifact(run_id, _saved_path(self._catalog, dataset_name), artifact_path)
 
     @hook_impl(tryfirst=True)
@@ -379,4 +381,4 @@ def _saved_path(catalog, name: str) -> str:
     dataset = catalog.get(name, fallback_to_runtime_pattern=True)
     if getattr(dataset, "_version", None) is not None:
         return str(dataset._get_versioned_path(dataset.resolve_save_version()))
-    return str(dataset._filepath)
+    return str(getattr(dataset, "_filepath", dataset))  # its description if not a file

@@ -347,12 +347,14 @@ class Recommender:
         *,
         model_version: str | None = None,
         env: str | None = None,
+        project: str | Path | None = None,
     ) -> Recommender:
         """From a Kedro project folder (or an already built catalog).
 
         ``model_version`` is a Kedro version of the versioned ``gru4rec_model``, a version
         (``3``) or alias (``champion``) of its registered model in the project's MLflow
         registry; by default the champion, or the latest saved model when there is none.
+        ``project`` is the project folder when ``source`` is a catalog (its registry).
         The item index of the same run is used when it exists, else the latest one.
         The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
         model is loaded only if needed); training sessions (baselines, item-kNN) and
@@ -363,7 +365,7 @@ class Recommender:
         else:
             catalog = source
             params = _try_load(catalog, "parameters") or {}
-        registered = _registered_choice(source, params, model_version)
+        registered = _registered_choice(project or source, params, model_version)
         if registered is not None:
             model_version = registered.kedro_version
 
