@@ -170,16 +170,19 @@ class MlflowRunHook:
 
     def __init__(self) -> None:
         self._catalog = None
+        self._started: set[str] = set()  # runs of this process's earlier sessions
         self._run_id: str | None = None
         self._children: dict[str, str] = {}
         self._evaluated: tuple[str, str] | None = None  # (Kedro version, file) of the model
         self._test_metrics: dict | None = None
 
-    @hook_impl
+    # tryfirst: before kedro-mlflow's, which would take a run still active for its own.
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         self._params = context.params
         self._project = Path(context.project_path)
         self._env = context.env
+        _end_runs(self._started)  # left active by an earlier session of this process
 
     @hook_impl
     def after_catalog_created(self, catalog) -> None:
@@ -192,6 +195,8 @@ class MlflowRunHook:
 
         active = mlflow.active_run()
         self._run_id = active.info.run_id if active else None  # None: tracking disabled
+        if self._run_id is not None:
+            self._started.add(self._run_id)
         self._children = {}
         self._evaluated = self._test_metrics = None
         if self._run_id is None:
@@ -240,7 +245,7 @@ class MlflowRunHook:
         if self._run_id is not None and self._evaluated and self._test_metrics:
             self._register(*self._evaluated, self._test_metrics)
         if self._run_id is not None:
-            _leave_run_once(self._run_id)
+            _end_runs({self._run_id})
         self._finish("FINISHED")
 
     def _register(self, kedro_version: str, model_file: str, metrics: dict) -> None:
@@ -254,6 +259,9 @@ class MlflowRunHook:
         rule = validate_section("registry", self._params.get("registry", {}))
         item_index = self._catalog.get("item_index")
         same_run = Path(item_index._get_versioned_path(kedro_version))
+        active = mlflow.active_run()
+        if active is None or active.info.run_id != self._run_id:  # log into the run itself
+            mlflow.start_run(run_id=self._run_id)
         info = serving.log_model(
             model_file,
             str(same_run if same_run.is_file() else item_index._get_load_path()),
@@ -362,18 +370,19 @@ class ChampionModelHook:
         )
 
 
-def _leave_run_once(run_id: str) -> None:
-    """Leave ``run_id`` on MLflow's stack of active runs once, for kedro-mlflow to end.
+def _end_runs(run_ids: set[str], status: str = "FINISHED") -> None:
+    """End the runs of ``run_ids`` that are still on MLflow's stack of active runs.
 
     kedro-mlflow 2.0.3 re-enters its run before every node, and MLflow 3.17 no longer
-    refuses that: the run is stacked once per node, and one ``end_run`` would leave it
-    active for the next session in the same process (tests, notebooks).
+    refuses that: the run is stacked once per node, and kedro-mlflow's one ``end_run``
+    would leave it active, so that the next session in the same process (tests,
+    notebooks, the recommender) would log into it. kedro-mlflow's own ``end_run`` then
+    finds nothing left to end.
     """
     import mlflow
 
-    while (active := mlflow.active_run()) is not None and active.info.run_id == run_id:
-        mlflow.end_run()
-    mlflow.start_run(run_id=run_id)
+    while (active := mlflow.active_run()) is not None and active.info.run_id in run_ids:
+        mlflow.end_run(status)
 
 
 def _saved_path(catalog, name: str) -> str:
