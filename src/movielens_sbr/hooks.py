@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
+from kedro_mlflow.framework.hooks import MlflowHook
 
 from movielens_sbr import experiment_tracking as tracking
 from movielens_sbr.datasets.atomic import make_atomic
@@ -156,6 +157,18 @@ class RunSummaryHook:
         logger.info("\n".join(lines))
 
 
+class KedroMlflowHook(MlflowHook):
+    """kedro-mlflow's hook without its pass over the catalog after it is created.
+
+    That pass only names kedro-mlflow's metric datasets, which this catalog does not use,
+    and it creates every dataset to do so: TensorFlow and matplotlib would load whenever
+    a Kedro session opens the catalog, ``movielens-sbr`` included.
+    """
+
+    def after_catalog_created(self, *args, **kwargs) -> None:  # not a hook: no @hook_impl
+        return None
+
+
 class MlflowRunHook:
     """Completes the MLflow run that kedro-mlflow opens for every ``kedro run``.
 
@@ -183,6 +196,7 @@ class MlflowRunHook:
         self._project = Path(context.project_path)
         self._env = context.env
         _end_runs(self._started)  # left active by an earlier session of this process
+        _absolute_store(context)
 
     @hook_impl
     def after_catalog_created(self, catalog) -> None:
@@ -358,9 +372,12 @@ class ChampionModelHook:
         chosen = model_registry.resolve(self._project, self._dataset, None)
         if chosen is None or chosen.kedro_version is None:
             return
-        config = catalog.to_config()[0]["gru4rec_model"]
+        configs, _, _, save_version = catalog.to_config()
         catalog["gru4rec_model"] = AbstractDataset.from_config(
-            "gru4rec_model", config, load_version=chosen.kedro_version
+            "gru4rec_model",
+            configs["gru4rec_model"],
+            load_version=chosen.kedro_version,
+            save_version=save_version,  # the run's: Kedro refuses a second one
         )
         logger.info(
             "Recommending with %s version %s (model %s)",
@@ -368,6 +385,30 @@ class ChampionModelHook:
             chosen.version,
             chosen.kedro_version,
         )
+
+
+def _absolute_store(context) -> None:
+    """Read a relative SQLite store of ``mlflow.yml`` from the project folder.
+
+    kedro-mlflow makes relative file paths absolute but leaves ``sqlite:///mlflow.db``
+    relative to the working folder, and MLflow keeps one store per URI: two projects
+    opened in one process (tests, ``--project``) would share the first one's database.
+    The resolved configuration is handed to kedro-mlflow through the config loader.
+    """
+    from kedro.config import MissingConfigException
+
+    loader = context.config_loader
+    loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+    try:
+        conf = loader["mlflow"]
+    except MissingConfigException:
+        return
+    server = conf.get("server") or {}
+    uri = str(server.get("mlflow_tracking_uri") or "")
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
+        absolute = f"{prefix}{Path(context.project_path).resolve() / uri[len(prefix) :]}"
+        loader["mlflow"] = {**conf, "server": {**server, "mlflow_tracking_uri": absolute}}
 
 
 def _end_runs(run_ids: set[str], status: str = "FINISHED") -> None:

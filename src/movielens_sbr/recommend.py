@@ -718,7 +718,7 @@ def _quiet_kedro():
     levels alone do not hold; its console handler writes to the current ``sys.stdout``,
     which points at stderr meanwhile.
     """
-    names = ("kedro", "kedro_telemetry", "movielens_sbr.hooks")
+    names = ("kedro", "kedro_telemetry", "kedro_mlflow", "mlflow", "movielens_sbr.hooks")
     levels = [logging.getLogger(name).level for name in names]
     for name in names:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,8 +1,8 @@
 """Kedro project settings: hooks and the configuration loader.
 
-kedro-mlflow's own hook (starting and ending the MLflow run of every ``kedro run``) is
-registered by its plugin entry point; ``MlflowRunHook`` adds the project's metrics,
-artifacts and nested runs to that run.
+kedro-mlflow's own hook starts and ends the MLflow run of every ``kedro run`` (registered
+here, not by its plugin entry point, see ``hooks.KedroMlflowHook``); ``MlflowRunHook`` adds
+the project's metrics, artifacts, nested runs and the registered model to that run.
 """
 
 import os
@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from movielens_sbr.hooks import (
     AtomicSavesHook,
     ChampionModelHook,
+    KedroMlflowHook,
     MissingInputsHook,
     MlflowRunHook,
     NodeTimingHook,
@@ -38,6 +39,7 @@ def _merge(*parts) -> dict:
 
 
 HOOKS = (
+    KedroMlflowHook(),
     ProjectSetupHook(),
     MissingInputsHook(),
     AtomicSavesHook(),
@@ -47,6 +49,9 @@ HOOKS = (
     ChampionModelHook(),
     RunSummaryHook(),
 )
+
+# Its plugin registers it too; here it is registered above instead (its distribution name).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
