@@ -89,6 +89,6 @@ def test_champion_moves_only_on_a_passing_evaluation(tmp_path: Path, monkeypatch
     second = client.get_model_version(name, "2")
     assert second.tags["kedro_version"] == models[1].name
     assert "does not beat" in second.tags["promotion"]
-    assert client.get_model_version_by_alias(name, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
     assert Recommender.load(project).model_version == first_version
     assert Recommender.load(project, model_version="2").model_version == models[1].name

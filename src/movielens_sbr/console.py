@@ -183,9 +183,9 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
         payload["model"] = recommender.model_info()
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    movie = recommender.titles.get(result.session[0])
-    click.echo(f"similar to {movie} ({method}), {_model_line(recommender)}:")
+    click.echo(f"similar to {recommender.titles.get(result.session[0])} ({method}):")
     _print_table(result.table)
+    click.echo(_model_line(recommender))
 
 
 @main.command()
