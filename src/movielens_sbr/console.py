@@ -98,6 +98,23 @@ def _fail_cleanly(function, *args, **kwargs):
         raise click.ClickException(str(error)) from None
 
 
+def _model_line(recommender) -> str:
+    """Which model answered: registered version, aliases and its test figures."""
+    info = recommender.model_info()
+    if info["registered_model"] is None:
+        return f"model version {info['kedro_version']} (latest saved; no champion registered)"
+    aliases = f" @{', @'.join(info['aliases'])}" if info["aliases"] else ""
+    tested = ", ".join(
+        f"{name.removeprefix('test_')} {value:.4f}"
+        for name, value in info.items()
+        if name.startswith("test_")
+    )
+    return (
+        f"model {info['registered_model']} version {info['version']}{aliases} "
+        f"(Kedro version {info['kedro_version']}; test {tested})"
+    )
+
+
 def _print_table(table) -> None:
     shown = table.assign(
         genres=table["genres"].map("|".join),
@@ -141,7 +158,12 @@ def main(ctx: click.Context, project: Path, env: str | None) -> None:
     show_default=True,
     help="Leave out movies already watched (the session; with --user, all earlier ones).",
 )
-@click.option("--model", default=None, help="Model version (default: the latest).")
+@click.option(
+    "--model",
+    default=None,
+    help="Registered version (3), alias (champion) or Kedro version of the model "
+    "(default: the champion, else the latest).",
+)
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -171,6 +193,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     if as_json:
         payload = result.to_dict(recommender.titles)
         payload["user"] = user
+        payload["model"] = recommender.model_info()
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     who = f"user {user}, most recent session" if user is not None else "session"
@@ -183,7 +206,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     if result.cold_start:
         within = f" within {', '.join(result.genres)}" if result.genres else ""
         click.echo(f"cold start: no known movie, so the most popular movies{within}")
-    click.echo(f"method {result.method}, model version {result.model_version}")
+    click.echo(f"method {result.method}, {_model_line(recommender)}")
     _print_table(result.table)
 
 
@@ -200,7 +223,12 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     + methods.help_text(similarity=True)
     + ".",
 )
-@click.option("--model", default=None, help="Model version (default: the latest).")
+@click.option(
+    "--model",
+    default=None,
+    help="Registered version (3), alias (champion) or Kedro version of the model "
+    "(default: the champion, else the latest).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def similar(ctx, movie, n, method, model, as_json) -> None:
@@ -210,10 +238,12 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
     result = _fail_cleanly(recommender.similar, query, n, method=method)
     if as_json:
         payload = result.to_dict(recommender.titles)
+        payload["model"] = recommender.model_info()
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     click.echo(f"similar to {recommender.titles.get(result.session[0])} ({method}):")
     _print_table(result.table)
+    click.echo(_model_line(recommender))
 
 
 @main.command()
@@ -221,7 +251,12 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @n_option
 @click.option("--exclude-seen/--include-seen", default=True, show_default=True)
-@click.option("--model", default=None, help="Model version (default: the latest).")
+@click.option(
+    "--model",
+    default=None,
+    help="Registered version (3), alias (champion) or Kedro version of the model "
+    "(default: the champion, else the latest).",
+)
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
 @click.pass_context
@@ -256,7 +291,8 @@ def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None
     n_sessions = table["session_id"].nunique()
     click.echo(
         f"{n_sessions} sessions, {len(table)} rows -> {output} "
-        f"({int(table.groupby('session_id')['cold_start'].first().sum())} cold start)",
+        f"({int(table.groupby('session_id')['cold_start'].first().sum())} cold start); "
+        f"{_model_line(recommender)}",
         err=False,
     )
 

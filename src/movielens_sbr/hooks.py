@@ -1,14 +1,12 @@
 """Cross-cutting concerns: parameter validation, seeds, missing inputs, atomic saves,
-timing, run records."""
+timing, MLflow tracking."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +14,13 @@ import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.io import MemoryDataset
 from kedro.pipeline import Pipeline
+from kedro_mlflow.framework.hooks import MlflowHook
 
-from movielens_sbr import methods, tracking
+from movielens_sbr import experiment_tracking as tracking
 from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.model.cluster import worker_task
 from movielens_sbr.params import validate_parameters
-from movielens_sbr.provenance import run_manifest
+from movielens_sbr.provenance import git_state, run_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -192,80 +191,278 @@ class RunSummaryHook:
         logger.info("\n".join(lines))
 
 
-class RunTrackingHook:
-    """Experiment tracking without a server: every successful run leaves a record.
+class KedroMlflowHook(MlflowHook):
+    """kedro-mlflow's hook without its pass over the catalog after it is created.
 
-    ``data/09_tracking/runs/<run id>.json`` holds the parameters, the content of every
-    metrics dataset saved (``metrics``, ``experiments.<variant>.metrics``), the files of the
-    models saved, the git commit and the start and end times; records are never
-    overwritten. ``data/09_tracking/runs.md`` compares all recorded runs, one row per run,
-    metrics dataset and method, with the parameters that differ between runs.
+    That pass only names kedro-mlflow's metric datasets, which this catalog does not use,
+    and it creates every dataset to do so: TensorFlow and matplotlib would load whenever
+    a Kedro session opens the catalog, ``movielens-sbr`` included.
     """
 
-    def __init__(self, folder: str = "data/09_tracking") -> None:
-        self.folder = folder
-        self._reset()
+    def after_catalog_created(self, *args, **kwargs) -> None:  # not a hook: no @hook_impl
+        return None
 
-    def _reset(self) -> None:
-        self._metrics: dict[str, dict] = {}
-        self._models: list[str] = []
-        self._started = ""
 
-    @hook_impl
+class MlflowRunHook:
+    """Completes the MLflow run that kedro-mlflow opens for every ``kedro run``.
+
+    kedro-mlflow (``conf/base/mlflow.yml``) starts and ends the run and logs the parameters
+    each node reads. This hook adds what it cannot know: every parameter (flattened), the
+    dataset, the Kedro environment and the git state as tags; the numbers of every saved
+    metrics file under readable names; the training history as stepped metrics; the files of
+    catalog entries marked ``metadata: {mlflow: {artifact_path: ...}}`` as artifacts. Each
+    experiments variant (``experiments.<variant>.*``) and each tuning trial gets its own run,
+    nested under the pipeline's run, so the MLflow UI compares them side by side.
+    """
+
+    def __init__(self) -> None:
+        self._catalog = None
+        self._started: set[str] = set()  # runs of this process's earlier sessions
+        self._run_id: str | None = None
+        self._children: dict[str, str] = {}
+        self._evaluated: tuple[str, str] | None = None  # (Kedro version, file) of the model
+        self._test_metrics: dict | None = None
+
+    # tryfirst: before kedro-mlflow's, which would take a run still active for its own.
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         self._params = context.params
         self._project = Path(context.project_path)
+        self._env = context.env
+        _end_runs(self._started)  # left active by an earlier session of this process
+        _absolute_store(context)
 
     @hook_impl
-    def before_pipeline_run(self) -> None:
-        self._reset()
-        self._started = _utc_now()
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    # trylast/tryfirst: inside the run that kedro-mlflow's own hook starts and ends.
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        import mlflow
+
+        active = mlflow.active_run()
+        self._run_id = active.info.run_id if active else None  # None: tracking disabled
+        if self._run_id is not None:
+            self._started.add(self._run_id)
+        self._children = {}
+        self._evaluated = self._test_metrics = None
+        if self._run_id is None:
+            return
+        git = git_state(self._project)
+        tracking.log(
+            self._run_id,
+            params=tracking.flatten(self._params),
+            tags={
+                "dataset": self._params.get("ingestion", {}).get("dataset", ""),
+                "kedro.env": self._env or "local",
+                "git.commit": git["commit"] or "unknown",
+                "git.dirty": str(git["dirty"]).lower(),
+            },
+        )
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str) -> None:
+        if self._run_id is not None and dataset_name == "gru4rec_model":
+            dataset = self._catalog.get(dataset_name)
+            version = dataset.resolve_load_version()
+            if version is not None:  # a versioned local file: the one evaluated
+                self._evaluated = (version, str(dataset._get_load_path()))
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
-        if dataset_name == "metrics" or dataset_name.endswith(".metrics"):
-            self._metrics[dataset_name] = data
-        elif dataset_name.rsplit(".", 1)[-1] in {m.model_dataset for m in methods.trained()}:
-            self._models.append(dataset_name)
+        if self._run_id is None:
+            return
+        run_id, name = self._run_of(dataset_name)
+        if name == "metrics":
+            tracking.log(run_id, metrics=tracking.metrics_to_log(data))
+            if dataset_name == "metrics":
+                self._test_metrics = data
+        elif name == "training_history":
+            tracking.log_steps(run_id, tracking.history_steps(data))
+        elif name == "tuning_trials":
+            tracking.log_trials(self._run_id, data)
+        artifact_path = self._artifact_path(dataset_name)
+        if artifact_path is not None and hasattr(
+            self._catalog.get(dataset_name, fallback_to_runtime_pattern=True), "_filepath"
+        ):
+            tracking.log_artifact(run_id, _saved_path(self._catalog, dataset_name), artifact_path)
+
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self) -> None:
+        if self._run_id is not None and self._evaluated and self._test_metrics:
+            self._register(*self._evaluated, self._test_metrics)
+        if self._run_id is not None:
+            _end_runs({self._run_id})
+        self._finish("FINISHED")
+
+    def _register(self, kedro_version: str, model_file: str, metrics: dict) -> None:
+        """Log the evaluated model, register it, and make it the champion if it passes
+        the rule of the ``registry`` parameters."""
+        import mlflow
+
+        from movielens_sbr import model_registry, serving
+        from movielens_sbr.params import validate_section
+
+        rule = validate_section("registry", self._params.get("registry", {}))
+        item_index = self._catalog.get("item_index")
+        same_run = Path(item_index._get_versioned_path(kedro_version))
+        active = mlflow.active_run()
+        if active is None or active.info.run_id != self._run_id:  # log into the run itself
+            mlflow.start_run(run_id=self._run_id)
+        info = serving.log_model(
+            model_file,
+            str(same_run if same_run.is_file() else item_index._get_load_path()),
+            str(self._catalog.get("movies")._filepath),
+            kedro_version,
+        )
+        name = model_registry.registered_name(self._params["ingestion"]["dataset"])
+        promoted, why = model_registry.promotion(
+            metrics, rule.metric, rule.min_gain_over_best_baseline
+        )
+        version = mlflow.register_model(
+            info.model_uri,
+            name,
+            tags={
+                model_registry.KEDRO_VERSION_TAG: kedro_version,
+                "promotion": why,
+                **{
+                    model_registry.tag_name(m): str(metrics["gru4rec"][m])
+                    for m in model_registry.HEADLINE
+                    if m in metrics["gru4rec"]
+                },
+            },
+        ).version
+        if promoted:
+            mlflow.MlflowClient().set_registered_model_alias(name, model_registry.CHAMPION, version)
+            logger.info(
+                "%s version %s (model %s) is the champion: %s", name, version, kedro_version, why
+            )
+        else:
+            logger.warning(
+                "%s version %s (model %s) is not promoted: %s", name, version, kedro_version, why
+            )
+
+    @hook_impl(tryfirst=True)
+    def on_pipeline_error(self) -> None:
+        self._finish("FAILED")
+
+    def _finish(self, status: str) -> None:
+        for child in self._children.values():
+            tracking.end(child, status)
+        self._children = {}
+        self._run_id = None
+
+    def _run_of(self, dataset_name: str) -> tuple[str, str]:
+        """The run a dataset's numbers go to, and its name inside that run."""
+        parts = dataset_name.split(".")
+        if len(parts) < 3 or parts[0] != "experiments":
+            return self._run_id, dataset_name
+        variant = parts[1]
+        if variant not in self._children:
+            section = self._params.get("experiments", {}).get(variant, {})
+            self._children[variant] = tracking.start_child(
+                self._run_id,
+                f"experiments.{variant}",
+                params=tracking.flatten(section),
+                tags={"experiments.variant": variant},
+            )
+        return self._children[variant], ".".join(parts[2:])
+
+    def _artifact_path(self, dataset_name: str) -> str | None:
+        if self._catalog is None:
+            return None
+        dataset = self._catalog.get(dataset_name, fallback_to_runtime_pattern=True)
+        settings = (getattr(dataset, "metadata", None) or {}).get("mlflow")
+        return None if settings is None else str(settings.get("artifact_path", ""))
+
+
+class ChampionModelHook:
+    """``kedro run --pipelines recommending`` answers from the champion, like the CLI.
+
+    Only when the run neither trains nor evaluates a model (those use the newest one) and
+    ``--load-versions`` does not name one; without a champion the latest model answers.
+    """
 
     @hook_impl
-    def after_pipeline_run(self, run_params: dict[str, Any], catalog) -> None:
-        if _is_non_chief_worker(self._params):  # the chief records the run
+    def after_context_created(self, context) -> None:
+        self._project = Path(context.project_path)
+        self._dataset = context.params.get("ingestion", {}).get("dataset")
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        names = {node.name for node in pipeline.nodes}
+        if (
+            "recommend_batch" not in names
+            or "evaluate_methods" in names
+            or "gru4rec_model" in pipeline.all_outputs()
+            or (run_params.get("load_versions") or {}).get("gru4rec_model")
+        ):
             return
-        record = tracking.run_record(
-            run_id=run_params["run_id"],
-            started=self._started,
-            finished=_utc_now(),
-            pipelines=list(run_params.get("pipeline_names") or ["__default__"]),
-            parameters=self._params,
-            metrics=self._metrics,
-            models={name: _saved_path(catalog, name) for name in self._models},
-            git=tracking.git_state(self._project),
-            runtime_params=run_params.get("runtime_params") or {},
+        from kedro.io import AbstractDataset
+
+        from movielens_sbr import model_registry
+
+        chosen = model_registry.resolve(self._project, self._dataset, None)
+        if chosen is None or chosen.kedro_version is None:
+            return
+        configs, _, _, save_version = catalog.to_config()
+        catalog["gru4rec_model"] = AbstractDataset.from_config(
+            "gru4rec_model",
+            configs["gru4rec_model"],
+            load_version=chosen.kedro_version,
+            save_version=save_version,  # the run's: Kedro refuses a second one
         )
-        folder = self._project / self.folder
-        (folder / "runs").mkdir(parents=True, exist_ok=True)
-        path = folder / "runs" / f"{record['run_id'].replace(':', '.')}.json"
-        _write_atomically(path, json.dumps(record, indent=2, default=str))
-        records = [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
-        _write_atomically(folder / "runs.md", tracking.runs_markdown(records))
-        logger.info("Run recorded in %s; all runs compared in %s", path, folder / "runs.md")
+        logger.info(
+            "Recommending with %s version %s (model %s)",
+            chosen.name,
+            chosen.version,
+            chosen.kedro_version,
+        )
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _absolute_store(context) -> None:
+    """Read a relative SQLite store of ``mlflow.yml`` from the project folder.
+
+    kedro-mlflow makes relative file paths absolute but leaves ``sqlite:///mlflow.db``
+    relative to the working folder, and MLflow keeps one store per URI: two projects
+    opened in one process (tests, ``--project``) would share the first one's database.
+    The resolved configuration is handed to kedro-mlflow through the config loader.
+    """
+    from kedro.config import MissingConfigException
+
+    loader = context.config_loader
+    loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+    try:
+        conf = loader["mlflow"]
+    except MissingConfigException:
+        return
+    server = conf.get("server") or {}
+    uri = str(server.get("mlflow_tracking_uri") or "")
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
+        absolute = f"{prefix}{Path(context.project_path).resolve() / uri[len(prefix) :]}"
+        loader["mlflow"] = {**conf, "server": {**server, "mlflow_tracking_uri": absolute}}
+
+
+def _end_runs(run_ids: set[str], status: str = "FINISHED") -> None:
+    """End the runs of ``run_ids`` that are still on MLflow's stack of active runs.
+
+    kedro-mlflow 2.0.3 re-enters its run before every node, and MLflow 3.17 no longer
+    refuses that: the run is stacked once per node, and kedro-mlflow's one ``end_run``
+    would leave it active, so that the next session in the same process (tests,
+    notebooks, the recommender) would log into it. kedro-mlflow's own ``end_run`` then
+    finds nothing left to end.
+    """
+    import mlflow
+
+    while (active := mlflow.active_run()) is not None and active.info.run_id in run_ids:
+        mlflow.end_run(status)
 
 
 def _saved_path(catalog, name: str) -> str:
-    """The file a versioned dataset was just saved to (its description if not a file)."""
-    dataset = catalog.get(name)
-    try:
+    """The file a dataset was just saved to (the versioned file of this run)."""
+    dataset = catalog.get(name, fallback_to_runtime_pattern=True)
+    if getattr(dataset, "_version", None) is not None:
         return str(dataset._get_versioned_path(dataset.resolve_save_version()))
-    except AttributeError:  # not a versioned file dataset
-        return str(dataset)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+    return str(getattr(dataset, "_filepath", dataset))  # its description if not a file

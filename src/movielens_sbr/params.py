@@ -271,12 +271,20 @@ class RecommendingParams(_Strict):
         return method
 
 
+class RegistryParams(_Strict):
+    """conf/base/parameters_registry.yml: ``registry`` (the champion rule)."""
+
+    metric: str = Field(pattern=r"^(recall|mrr|ndcg)@[1-9][0-9]*$")
+    min_gain_over_best_baseline: float
+
+
 _SECTIONS: dict[str, type[_Strict]] = {
     "ingestion": IngestionParams,
     "sessions": SessionsParams,
     "evaluation": EvaluationParams,
     "tuning": TuningParams,
     "recommending": RecommendingParams,
+    "registry": RegistryParams,
 }
 
 

@@ -273,6 +273,7 @@ class Recommender:
         model_version: str | None = None,
         model_method: str | None = None,
         default_method: str | None = None,
+        registered: Any = None,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
@@ -287,6 +288,7 @@ class Recommender:
         self.model_method = model_method or registry.trained()[0].name
         self.default_method = default_method or self.model_method
         self.model_version = model_version
+        self.registered = registered  # model_registry.ModelChoice, when the registry chose
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
         self.idx_of_item = pd.Series(np.arange(self.n_items), index=self.item_of_idx)
         self._idx = dict(zip(self.item_of_idx.tolist(), range(self.n_items), strict=True))
@@ -352,14 +354,18 @@ class Recommender:
         model_version: str | None = None,
         env: str | None = None,
         method: str | None = None,
+        project: str | Path | None = None,
     ) -> Recommender:
         """From a Kedro project folder (or an already built catalog).
 
         The model is the ``<name>_model`` of the trained ``method`` (default:
         ``recommending.method`` when it is a trained method, else the first trained method
-        of ``movielens_sbr.methods``); ``model_version`` is one of its versions saved by a
-        complete run (default: the latest such). The item index is the one the model was
-        trained with, as its run's manifest records.
+        of ``movielens_sbr.methods``). ``model_version`` is a Kedro version of it saved by a
+        complete run, or a version (``3``) or alias (``champion``) of its registered model
+        in the project's MLflow registry; by default the champion, or the latest model of a
+        complete run when there is none. ``project`` is the project folder when ``source``
+        is a catalog (its registry). The item index is the one the model was trained with,
+        as its run's manifest records.
         The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
         model is loaded only if needed); training sessions (baselines, item-kNN) and
         session events (``--user``) are loaded only when needed.
@@ -369,6 +375,9 @@ class Recommender:
         else:
             catalog = source
             params = _try_load(catalog, "parameters") or {}
+        registered = _registered_choice(project or source, params, model_version)
+        if registered is not None:
+            model_version = registered.kedro_version
 
         default_method = (params.get("recommending") or {}).get("method")
         wanted = registry.find(method or default_method or "")
@@ -416,7 +425,15 @@ class Recommender:
             model_version=version,
             model_method=model_method,
             default_method=default_method,
+            registered=registered,
         )
+
+    def model_info(self) -> dict[str, Any]:
+        """Which model answers: its registered version with the test Recall@20 and MRR@20
+        the evaluation measured for it, or only its Kedro version (no champion yet)."""
+        if self.registered is None:
+            return {"registered_model": None, "kedro_version": self.model_version}
+        return self.registered.describe()
 
     # --- reading requests ---------------------------------------------------------------
     def _model_items(self) -> int:
@@ -734,7 +751,7 @@ def _quiet_kedro():
     levels alone do not hold; its console handler writes to the current ``sys.stdout``,
     which points at stderr meanwhile.
     """
-    names = ("kedro", "kedro_telemetry", "movielens_sbr.hooks")
+    names = ("kedro", "kedro_telemetry", "kedro_mlflow", "mlflow", "movielens_sbr.hooks")
     levels = [logging.getLogger(name).level for name in names]
     for name in names:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -744,6 +761,19 @@ def _quiet_kedro():
     finally:
         for name, level in zip(names, levels, strict=True):
             logging.getLogger(name).setLevel(level)
+
+
+def _registered_choice(source: Any, params: dict, model: str | None):
+    """The registry's version for ``model`` (default: the champion), or None: no champion
+    yet, or ``model`` is a Kedro version; the latest saved model answers then."""
+    from movielens_sbr import model_registry
+
+    project = Path(source) if isinstance(source, str | Path) else None
+    dataset = (params.get("ingestion") or {}).get("dataset")
+    try:
+        return model_registry.resolve(project, dataset, model)
+    except LookupError as error:
+        raise RecommendError(str(error)) from None
 
 
 def _try_load(catalog: Any, name: str, version: str | None = None):

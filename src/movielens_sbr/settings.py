@@ -1,4 +1,9 @@
-"""Kedro project settings: hooks and the configuration loader."""
+"""Kedro project settings: hooks and the configuration loader.
+
+kedro-mlflow's own hook starts and ends the MLflow run of every ``kedro run`` (registered
+here, not by its plugin entry point, see ``hooks.KedroMlflowHook``); ``MlflowRunHook`` adds
+the project's metrics, artifacts, nested runs and the registered model to that run.
+"""
 
 import os
 
@@ -6,13 +11,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from movielens_sbr.hooks import (
     AtomicSavesHook,
+    ChampionModelHook,
     ChiefSavesHook,
+    KedroMlflowHook,
     MissingInputsHook,
+    MlflowRunHook,
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
     RunSummaryHook,
-    RunTrackingHook,
 )
 from movielens_sbr.run_commit import CompleteRunsHook, DiscardFailedRunHook, ModelLineageHook
 
@@ -35,13 +42,15 @@ def _merge(*parts) -> dict:
 
 
 HOOKS = (
+    KedroMlflowHook(),
     ProjectSetupHook(),
     MissingInputsHook(),
     AtomicSavesHook(),
     ChiefSavesHook(),
     RunManifestHook(),
     NodeTimingHook(),
-    RunTrackingHook(),
+    MlflowRunHook(),
+    ChampionModelHook(),
     RunSummaryHook(),
     # Readers see complete runs only: a failed or killed run leaves the latest versions as
     # they were (movielens_sbr/run_commit.py, docs/reliability.md).
@@ -49,6 +58,9 @@ HOOKS = (
     DiscardFailedRunHook(),
     ModelLineageHook(),
 )
+
+# Its plugin registers it too; here it is registered above instead (its distribution name).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -94,3 +94,21 @@ def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.
         latest("06_models/experiments/loss_cross_entropy/gru4rec.keras")
     )
     assert model.get_layer("scores").units > 0
+
+    # Every variant is an MLflow run nested under the experiments run, with its metrics.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{finished_project / 'mlflow.db'}")
+    experiment_id = client.get_experiment_by_name("movielens-sbr").experiment_id
+    (parent,) = client.search_runs([experiment_id], "tags.`mlflow.runName` = 'experiments'")
+    children = client.search_runs(
+        [experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    )
+    by_variant = {run.data.tags["experiments.variant"]: run for run in children}
+    assert set(by_variant) == set(experiments.VARIANTS)
+    for variant, run in by_variant.items():
+        assert run.data.metrics[f"gru4rec.recall_at_{k}"] == pytest.approx(
+            rows[variant][f"recall@{k}"]
+        )
+        assert run.info.status == "FINISHED"
+    assert by_variant["loss_bpr_max"].data.params["training.loss"] == "bpr_max"

@@ -1,0 +1,106 @@
+"""MLflow tracking: names, and the run that a real `kedro run` leaves in the project's store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from movielens_sbr import experiment_tracking as tracking
+
+
+def test_metric_names_are_readable_and_valid_for_mlflow():
+    assert tracking.metric_name("gru4rec", "recall@20") == "gru4rec.recall_at_20"
+    logged = tracking.metrics_to_log(
+        {
+            "gru4rec": {"recall@20": 0.5, "recall@20_ci_low": 0.4},
+            "protocol": {"ks": [1, 20], "ties": "pessimistic", "exclude_seen": True},
+            "dataset": {"n_items": 40, "archive": "x.zip"},
+        }
+    )
+    assert logged == {
+        "gru4rec.recall_at_20": 0.5,
+        "gru4rec.recall_at_20_ci_low": 0.4,
+        "dataset.n_items": 40.0,
+    }
+
+
+def test_history_becomes_one_step_per_epoch():
+    history = {
+        "epochs": [{"epoch": 1, "loss": 3.5, "valid_recall@20": 0.2}, {"epoch": 2, "loss": 3.1}]
+    }
+    assert tracking.history_steps(history) == [
+        ("training.loss", 3.5, 1),
+        ("training.valid_recall_at_20", 0.2, 1),
+        ("training.loss", 3.1, 2),
+    ]
+
+
+def test_every_trial_is_a_run_with_its_options():
+    trials = pd.DataFrame(
+        {
+            "trial": [0, 1],
+            "state": ["complete", "pruned"],
+            "valid_recall@20": [0.3, 0.1],
+            "epochs_run": [3, 1],
+            "seconds": [2.0, 0.5],
+            "param_loss": ["bpr_max", "cross_entropy"],
+            "param_momentum": [0.1, None],
+        }
+    )
+    runs = list(tracking.trial_runs(trials))
+    assert runs[0] == (
+        "trial 0",
+        {"training.loss": "bpr_max", "training.momentum": 0.1, "state": "complete"},
+        {"valid_recall_at_20": 0.3, "epochs_run": 3.0, "seconds": 2.0},
+    )
+    assert "training.momentum" not in runs[1][1]
+
+
+def latest(path: Path) -> Path:
+    return sorted(path.iterdir())[-1] / path.name
+
+
+@pytest.mark.slow
+def test_kedro_run_is_an_mlflow_run_with_the_metrics_of_metrics_json(finished_project: Path):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{finished_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("movielens-sbr")
+    runs = client.search_runs(
+        [experiment.experiment_id], "tags.`mlflow.runName` = '__default__'", order_by=["start_time"]
+    )
+    run = runs[0]  # the fixture's `kedro run`
+    assert run.info.status == "FINISHED"
+    metrics = json.loads(latest(finished_project / "data/08_reporting/metrics.json").read_text())
+
+    logged = run.data.metrics
+    for method in ("gru4rec", "pop", "markov", "sknn"):
+        for name, value in metrics[method].items():
+            assert logged[f"{method}.{name.replace('@', '_at_')}"] == pytest.approx(value), name
+    assert logged["gru4rec.recall_at_20_ci_low"] <= logged["gru4rec.recall_at_20"]
+    assert logged["dataset.test_predictions"] == metrics["dataset"]["test_predictions"]
+
+    params = run.data.params
+    assert params["training.epochs"] == "1"  # the runtime override
+    assert params["training.layers"] == "[16]"
+    assert params["evaluation.ks"] == "[1, 5, 10, 20]"
+    assert run.data.tags["dataset"] == "ml-1m"
+    assert run.data.tags["kedro.env"] == "local"
+    assert {"git.commit", "git.dirty"} <= set(run.data.tags)
+
+    history = client.get_metric_history(run.info.run_id, "training.loss")
+    assert [m.step for m in history] == [1]
+    assert client.get_metric_history(run.info.run_id, "training.valid_recall_at_20")
+
+    def files(folder: str) -> set[str]:
+        return {Path(a.path).name for a in client.list_artifacts(run.info.run_id, folder)}
+
+    assert {"metrics.json", "evaluation_report.md", "evaluation_breakdown.csv"} <= files(
+        "reporting"
+    )
+    assert {"metrics.png", "breakdown.png", "session_length.png"} <= files("plots")
+    assert files("sessions") == {"split_statistics.json"}
+    assert files("training") == {"training_history.json"}
