@@ -220,6 +220,8 @@ def test_a_model_is_not_used_with_an_item_index_it_was_not_trained_with(complete
     trained_with = catalog_of(project).load("item_index")
     run(project, "sessions")
     assert len(catalog_of(project).load("item_index")) > len(trained_with)
-    recommender = Recommender.load(project)
+    # The champion (evaluated earlier) answers by default; ask for the model just trained.
+    latest_model = sorted(p.name for p in (project / "data/06_models/gru4rec.keras").iterdir())[-1]
+    recommender = Recommender.load(project, model_version=latest_model)
     assert recommender.item_of_idx.tolist() == trained_with.sort_values("item_idx")["item"].tolist()
     assert recommender.recommend([3, 4], n=3).items

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +25,9 @@ from movielens_sbr.model.gru4rec import (  # noqa: E402
     distribution_strategy,
     train,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: conftest
+from conftest import MODEL_TEST_OPTIONS  # noqa: E402
 
 N_ITEMS = 40
 
@@ -45,6 +49,7 @@ def validate(model) -> dict[str, float]:
 
 def main() -> None:
     options = {
+        **MODEL_TEST_OPTIONS,
         "layers": (16,),
         "embedding": "constrained",
         "loss": sys.argv[1],
