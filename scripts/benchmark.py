@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from movielens_sbr.data.movielens import parse_movies, parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.data.session_arrays import SessionArrays  # noqa: E402
 from movielens_sbr.evaluation import protocol  # noqa: E402
 from movielens_sbr.evaluation.baselines import BASELINES  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
-from movielens_sbr.model.batching import SessionArrays  # noqa: E402
 from movielens_sbr.model.gru4rec import GRU4RecScorer, train  # noqa: E402
 from movielens_sbr.params import validate_section  # noqa: E402
 from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402

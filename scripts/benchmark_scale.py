@@ -202,7 +202,8 @@ def step_train(work: Path, n_events: int, args) -> dict:
     import keras
     import tensorflow as tf
 
-    from movielens_sbr.model.batching import SessionArrays, lane_schedule
+    from movielens_sbr.data.session_arrays import SessionArrays
+    from movielens_sbr.model.batching import lane_schedule
     from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer
     from movielens_sbr.params import validate_section
     from movielens_sbr.pipelines.training.nodes import model_config
@@ -291,8 +292,8 @@ def _timed_evaluation(clock: Clock, name: str, scorer, sample, n_items, params) 
 def step_evaluate(work: Path, n_events: int, args) -> dict:
     import keras
 
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.evaluator import DEFAULT_MEMORY_MB, batch_size_for_memory
-    from movielens_sbr.model.batching import SessionArrays
     from movielens_sbr.model.gru4rec import GRU4RecScorer
 
     params = load_parameters(args.set)
@@ -320,8 +321,8 @@ def step_evaluate(work: Path, n_events: int, args) -> dict:
 
 
 def step_baselines(work: Path, n_events: int, args) -> dict:
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.baselines import Markov, Popularity
-    from movielens_sbr.model.batching import SessionArrays
 
     params = load_parameters(args.set)
     n_items = len(pd.read_parquet(work / "item_index.parquet"))

@@ -12,7 +12,8 @@ import time
 import keras
 import numpy as np
 
-from movielens_sbr.model.batching import SessionArrays, lane_schedule
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.batching import lane_schedule
 from movielens_sbr.model.gru4rec import GRU4RecConfig, build_step_model
 
 HIDDEN = 50

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark import DEFAULT_ARCHIVE, load_parameters  # noqa: E402
 from movielens_sbr.data.movielens import parse_ratings, read_archive  # noqa: E402
+from movielens_sbr.data.session_arrays import SessionArrays  # noqa: E402
 from movielens_sbr.evaluation import protocol  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
-from movielens_sbr.model.batching import SessionArrays  # noqa: E402
 from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
 
 

@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 
 from conftest import SESSIONS_PARAMS, make_movies_lines, make_ratings_lines
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import BASELINES, ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.evaluation.protocol import fit_baselines
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, build_step_model
+from movielens_sbr.model.gru4rec_numpy import NumpyGRU4Rec
 from movielens_sbr.model.weights import StepWeights
-from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError, top_n
+from movielens_sbr.recommend import Recommender, RecommendError, top_n
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,8 @@ item known to the model gets the most popular training movies and is flagged
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import padded
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.kedro_project import project_catalog, quiet_kedro, saved_model_file, try_load
+from movielens_sbr.model.gru4rec_numpy import NumpyGRU4Rec
 from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.titles import TitleIndex
 
@@ -42,87 +41,6 @@ logger = logging.getLogger(__name__)
 
 class RecommendError(ValueError):
     """A request the recommender cannot answer (unknown method, genre, user, ...)."""
-
-
-class NumpyGRU4Rec:
-    """Inference of the exported GRU4Rec step model in numpy.
-
-    The step model is ``item -> [embedding | one-hot] -> GRU x k -> Dense(n_items)``. Keras'
-    GRU cell (``reset_after=True``) is ``z, r = sigmoid(x W_zr + b + h U_zr + c)``,
-    ``h~ = tanh(x W_h + b_h + r * (h U_h + c_h))``, ``h' = z h + (1 - z) h~``. The first
-    layer's ``x W + b`` is precomputed for every item, so a step costs one ``[n, h] x
-    [h, 3h]`` product; a call takes a whole batch of sessions, with no Python per event.
-    Built from a Keras model or from ``StepWeights`` read from the ``.keras`` file.
-    """
-
-    def __init__(self, model: Any):
-        weights = model if isinstance(model, StepWeights) else StepWeights.from_model(model)
-        grus = sorted((n for n in weights.layers if n.startswith("gru_")), key=lambda n: int(n[4:]))
-        if not grus or "scores" not in weights:
-            raise NotImplementedError("not a GRU4Rec step model (no gru_i / scores layers)")
-        self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        expected = {
-            "reset_after": True,
-            "use_bias": True,
-            "activation": "tanh",
-            "recurrent_activation": "sigmoid",
-        }
-        for name in grus:
-            layer = weights[name]
-            if any(layer.config.get(key) != value for key, value in expected.items()):
-                raise NotImplementedError(f"{name} is not a standard reset-after GRU")
-            kernel, recurrent, bias = layer.weights
-            self.layers.append((kernel, recurrent, bias[0], bias[1]))
-        kernel, _, input_bias, _ = self.layers[0]
-        self.output_weights, self.output_bias = weights["scores"].weights  # [hidden, n_items]
-        if "item_embedding" in weights:
-            self.item_vectors = weights["item_embedding"].weights[0]  # tied: also the output
-            self.input_table = self.item_vectors @ kernel + input_bias
-        else:  # one-hot input: x W is the item's row of W
-            self.item_vectors = self.output_weights.T
-            self.input_table = kernel + input_bias
-        self.n_items = self.output_weights.shape[1]
-
-    @staticmethod
-    def _cell(projected, h, recurrent, recurrent_bias):
-        """One GRU step, in place on temporaries (this loop is most of the scoring time)."""
-        units = h.shape[1]
-        inner = h @ recurrent
-        inner += recurrent_bias
-        gates = projected[:, : 2 * units] + inner[:, : 2 * units]  # z | r
-        gates *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp overflow
-        np.tanh(gates, out=gates)
-        gates += 1.0
-        gates *= 0.5
-        candidate = gates[:, units:] * inner[:, 2 * units :]
-        candidate += projected[:, 2 * units :]
-        np.tanh(candidate, out=candidate)
-        h = h - candidate  # z h + (1 - z) h~ = h~ + z (h - h~)
-        h *= gates[:, :units]
-        h += candidate
-        return h
-
-    def final_hidden(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Last layer's state after each session; rows sorted by length, longest first."""
-        n = len(lengths)
-        states = [np.zeros((n, layer[1].shape[0]), np.float32) for layer in self.layers]
-        for t in range(matrix.shape[1] if n else 0):
-            active = int(np.searchsorted(-lengths, -t, side="left"))  # lengths > t
-            x = self.input_table[matrix[:active, t]]
-            for i, (kernel, recurrent, input_bias, recurrent_bias) in enumerate(self.layers):
-                if i:
-                    x = x @ kernel + input_bias
-                x = self._cell(x, states[i][:active], recurrent, recurrent_bias)
-                states[i][:active] = x
-        return states[-1]
-
-    def scores(
-        self, matrix: np.ndarray, lengths: np.ndarray, out: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Scores over all items after each session (written into ``out`` when given)."""
-        out = np.matmul(self.final_hidden(matrix, lengths), self.output_weights, out=out)
-        out += self.output_bias
-        return out
 
 
 def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items: int):
@@ -355,36 +273,36 @@ class Recommender:
         session events (``--user``) are loaded only when needed.
         """
         if isinstance(source, str | Path):
-            catalog, params = _project_catalog(Path(source), env)
+            catalog, params = project_catalog(Path(source), env)
         else:
             catalog = source
-            params = _try_load(catalog, "parameters") or {}
+            params = try_load(catalog, "parameters") or {}
 
         def load_model() -> Any:
-            with _quiet_kedro():
+            with quiet_kedro():
                 return catalog.load("gru4rec_model", version=version)
 
         model, weights = None, None
         version = model_version
-        saved = _saved_model_file(catalog, model_version)
+        saved = saved_model_file(catalog, model_version)
         if saved is not None:
             path, version = saved
             try:
                 weights = StepWeights.read(path)
             except (NotImplementedError, KeyError, OSError) as reason:
                 logger.warning("reading %s with Keras instead: %s", path, reason)
-        with _quiet_kedro():
+        with quiet_kedro():
             if weights is None:
                 model = catalog.load("gru4rec_model", version=model_version)
                 version = model_version or catalog.get("gru4rec_model").resolve_load_version()
-            item_index = _try_load(catalog, "item_index", version)
+            item_index = try_load(catalog, "item_index", version)
             if item_index is None:  # the model was trained in a later run than the split
                 item_index = catalog.load("item_index")
             movies = catalog.load("movies")
 
         def loader(name: str) -> Callable[[], pd.DataFrame]:
             def load() -> pd.DataFrame:
-                with _quiet_kedro():
+                with quiet_kedro():
                     return catalog.load(name)
 
             return load
@@ -690,77 +608,3 @@ class Recommender:
         return Recommendations(
             table, method=method, session=known, ignored=ignored, model_version=self.model_version
         )
-
-
-# --- Kedro glue (imported lazily) -------------------------------------------------------
-@contextlib.contextmanager
-def _quiet_kedro():
-    """Keep Kedro's log lines off stdout while it loads (the CLI prints JSON there).
-
-    Kedro configures its loggers (INFO, to the console) while a session starts, so lower
-    levels alone do not hold; its console handler writes to the current ``sys.stdout``,
-    which points at stderr meanwhile.
-    """
-    names = ("kedro", "kedro_telemetry", "movielens_sbr.hooks")
-    levels = [logging.getLogger(name).level for name in names]
-    for name in names:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        for name, level in zip(names, levels, strict=True):
-            logging.getLogger(name).setLevel(level)
-
-
-def _try_load(catalog: Any, name: str, version: str | None = None):
-    try:
-        return catalog.load(name, version=version) if version else catalog.load(name)
-    except Exception:
-        return None
-
-
-def _saved_model_file(catalog: Any, version: str | None) -> tuple[Path, str] | None:
-    """The local ``.keras`` file of ``gru4rec_model`` at ``version`` (default: latest) and
-    its version, from the catalog's configuration (creating the dataset would import
-    TensorFlow). None when the entry is not a versioned local file: Kedro loads it then.
-
-    Versions are folders ``<filepath>/<version>/<file name>``; the latest is the last
-    in name order that holds the file, as Kedro resolves it.
-    """
-    config = catalog.to_config()[0].get("gru4rec_model") or {}
-    filepath = str(config.get("filepath", ""))
-    if not config.get("versioned") or not filepath.endswith(".keras"):
-        return None
-    if "://" in filepath:
-        if not filepath.startswith("file://"):
-            return None  # remote storage: through Kedro's dataset
-        filepath = filepath[len("file://") :]
-    folder = Path(filepath)
-    if version is not None:
-        path = folder / version / folder.name
-        if not path.is_file():
-            found = sorted(p.parent.name for p in folder.glob(f"*/{folder.name}"))
-            raise FileNotFoundError(f"no model version {version} in {folder} (found {found})")
-        return path, version
-    versions = sorted(p for p in folder.glob(f"*/{folder.name}") if p.is_file())
-    if not versions:
-        raise FileNotFoundError(f"no saved model in {folder}")
-    return versions[-1], versions[-1].parent.name
-
-
-def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:
-    """The catalog and parameters of the Kedro project at ``path``."""
-    # The project keeps Kedro telemetry off (see the Makefile); a copy may lack .telemetry.
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
-    path = path.resolve()
-    if not (path / "pyproject.toml").exists():
-        raise RecommendError(f"{path} is not a Kedro project (no pyproject.toml)")
-    with _quiet_kedro():  # importing Kedro already logs its logging setup
-        from kedro.framework.session import KedroSession
-        from kedro.framework.startup import bootstrap_project
-
-        bootstrap_project(path)
-        with KedroSession.create(project_path=path, env=env) as session:
-            context = session.load_context()
-            return context.catalog, context.params

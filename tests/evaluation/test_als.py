@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("implicit", reason="the implicit library is not installed")
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import ALS, BASELINES
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
 
 
 def arrays_of(sessions: list[list[int]]) -> SessionArrays:

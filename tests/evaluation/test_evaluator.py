@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import (
     Predictions,
     batch_size_for_memory,
@@ -14,7 +15,6 @@ from movielens_sbr.evaluation.evaluator import (
     padded,
 )
 from movielens_sbr.evaluation.metrics import ranking_metrics
-from movielens_sbr.model.batching import SessionArrays
 
 
 def arrays_of(sessions: list[list[int]]) -> SessionArrays:

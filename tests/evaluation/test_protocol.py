@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import Markov, Popularity
 from movielens_sbr.evaluation.evaluator import Predictions
 from movielens_sbr.evaluation.protocol import (
@@ -21,7 +22,6 @@ from movielens_sbr.evaluation.protocol import (
     shuffle_within_sessions,
     summarise,
 )
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import EvaluationParams
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import (
     VSKNN,
     ItemKNN,
@@ -14,7 +15,6 @@ from movielens_sbr.evaluation.baselines import (
     SessionPopularity,
 )
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
 
 
 def arrays_of(sessions: list[list[int]]) -> SessionArrays:

@@ -1,14 +1,14 @@
-"""Session-parallel mini-batches: flat session arrays, greedy lanes, the epoch schedule."""
+"""Session-parallel mini-batches: greedy lanes, the epoch schedule."""
 
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from movielens_sbr.model.batching import SessionArrays, assign_lanes, lane_schedule
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.batching import assign_lanes, lane_schedule
 
 
 def arrays_of(sessions: list[list[int]]) -> SessionArrays:
@@ -26,56 +26,6 @@ def as_lists(arrays: SessionArrays) -> list[list[int]]:
 
 # Sessions of lengths 3, 2, 4, 1; item ids tell session and position apart.
 HAND = [[10, 11, 12], [20, 21], [30, 31, 32, 33], [40]]
-
-
-# ---------------------------------------------------------------------------------------------
-# SessionArrays
-
-
-def test_from_frame_builds_items_and_offsets():
-    frame = pd.DataFrame(
-        {
-            "session_id": np.array([5, 5, 7, 9, 9, 9], dtype=np.int64),
-            "item_idx": np.array([3, 1, 4, 1, 5, 9], dtype=np.int32),
-            "item": np.array([30, 10, 40, 10, 50, 90], dtype=np.int32),
-        }
-    )
-    arrays = SessionArrays.from_frame(frame)
-
-    assert arrays.items.tolist() == [3, 1, 4, 1, 5, 9]
-    assert arrays.items.dtype == np.int32
-    assert arrays.offsets.tolist() == [0, 2, 3, 6]
-    assert arrays.offsets.dtype == np.int64
-    assert arrays.n_sessions == 3
-    assert arrays.lengths.tolist() == [2, 1, 3]
-    assert SessionArrays.from_frame(frame, item_column="item").items.tolist() == [
-        30,
-        10,
-        40,
-        10,
-        50,
-        90,
-    ]
-
-
-def test_from_frame_of_empty_frame_has_no_sessions():
-    frame = pd.DataFrame(
-        {"session_id": np.array([], dtype=np.int64), "item_idx": np.array([], dtype=np.int32)}
-    )
-    arrays = SessionArrays.from_frame(frame)
-    assert arrays.n_sessions == 0
-    assert arrays.offsets.tolist() == [0]
-    assert len(arrays.items) == 0
-
-
-def test_subset_reorders_whole_sessions():
-    arrays = arrays_of(HAND)
-    subset = arrays.subset(np.array([2, 0, 3]))
-
-    assert as_lists(subset) == [[30, 31, 32, 33], [10, 11, 12], [40]]
-    assert subset.offsets.tolist() == [0, 4, 7, 8]
-    assert as_lists(arrays.subset(np.array([1, 1]))) == [[20, 21], [20, 21]]
-    assert as_lists(arrays) == HAND  # original untouched
 
 
 # ---------------------------------------------------------------------------------------------

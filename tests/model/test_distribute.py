@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig, distribution_strategy, train
 
 N_ITEMS = 40

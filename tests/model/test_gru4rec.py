@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model import gru4rec
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import (
     CheckpointMismatchError,
     GRU4RecConfig,

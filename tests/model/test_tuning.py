@@ -5,7 +5,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig
 from movielens_sbr.model.tuning import apply, base_values, best_options, suggest, tune
 

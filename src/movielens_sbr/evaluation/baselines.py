@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 
 
 def item_counts(sessions: SessionArrays, n_items: int) -> np.ndarray:

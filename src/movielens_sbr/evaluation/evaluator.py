@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.metrics import count_above, ranking_metrics, top_k_items
-from movielens_sbr.model.batching import SessionArrays
 
 
 class SessionScorer(Protocol):

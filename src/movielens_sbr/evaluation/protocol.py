@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.bootstrap import (
     percentile_interval,
     resample_counts,
@@ -26,7 +27,6 @@ from movielens_sbr.evaluation.metrics import (
     popularity_bias,
     popularity_percentile,
 )
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import EvaluationParams
 
 RESERVED_KEYS = ("dataset", "protocol")

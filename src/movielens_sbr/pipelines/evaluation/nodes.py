@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation import protocol, report
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import EvaluationParams, validate_section
 
 # TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports every

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import TrainingParams, validate_section
 
 # TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports
