@@ -11,9 +11,7 @@ from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import BASELINES, ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.evaluation.protocol import fit_baselines
-from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, build_step_model
-from movielens_sbr.model.gru4rec_numpy import NumpyGRU4Rec
-from movielens_sbr.model.weights import StepWeights
+from movielens_sbr.model.gru4rec import GRU4RecScorer
 from movielens_sbr.recommend import Recommender, RecommendError, top_n
 
 
@@ -115,40 +113,6 @@ def test_api_ranking_equals_the_evaluators(trained, recommender, method):
         prefix = items_of[test.items[start : start + position]].tolist()
         ranked = recommender.recommend(prefix, n=n_items, method=method).items
         assert greater <= ranked.index(target) <= greater + equal
-
-
-def test_numpy_gru_equals_the_keras_step_model(tmp_path):
-    n_items = 30
-    for config in (
-        GRU4RecConfig(layers=(8, 6), embedding="onehot"),
-        GRU4RecConfig(layers=(7,), embedding="embedding", embedding_dim=5),
-        GRU4RecConfig(layers=(6, 5), embedding="constrained"),
-    ):
-        model = build_step_model(n_items, config)
-        rng = np.random.default_rng(0)
-        for layer in model.layers:  # non-zero biases too
-            layer.set_weights([rng.normal(0, 0.5, w.shape) for w in layer.get_weights()])
-        sessions = [rng.integers(0, n_items, size) for size in (5, 3, 1)]
-        scorer = GRU4RecScorer(model)
-        scorer.start(3)
-        matrix = np.zeros((3, 5), np.int32)
-        for row, session in enumerate(sessions):
-            matrix[row, : len(session)] = session
-        expected = np.zeros((3, n_items), np.float32)
-        lengths = np.array([5, 3, 1])
-        for t in range(5):
-            active = int((lengths > t).sum())
-            scores = scorer.step(matrix[:active, t])
-            for row in range(active):
-                if lengths[row] == t + 1:
-                    expected[row] = scores[row]
-        got = NumpyGRU4Rec(model).scores(matrix, lengths)
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-        # The same from the weights read back from the saved file, without Keras.
-        path = tmp_path / f"{config.embedding}.keras"
-        model.save(path)
-        from_file = NumpyGRU4Rec(StepWeights.read(path)).scores(matrix, lengths)
-        np.testing.assert_allclose(from_file, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_seen_movies_are_excluded_unless_asked(recommender, trained):
