@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-from movielens_sbr.provenance import git_state, package_versions, run_manifest
+from movielens_sbr.provenance import git_commit, git_state, package_versions, run_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +25,29 @@ def test_git_state_of_the_repository_and_of_a_plain_folder(tmp_path):
     assert re.fullmatch(r"[0-9a-f]{40}", state["commit"])
     assert isinstance(state["dirty"], bool)
     assert git_state(tmp_path) == {"commit": None, "dirty": None}
+
+
+def test_git_commit_full_and_short(tmp_path):
+    full = git_commit(ROOT)
+    short = git_commit(ROOT, short=True)
+    assert full == git_state(ROOT)["commit"]
+    assert 4 <= len(short) < 40
+    assert full.startswith(short)
+    assert git_commit(tmp_path) is None
+
+
+def test_peak_rss_counts_memory_the_process_filled():
+    # A fresh process: its peak starts at the interpreter's size, then holds a 300 MiB block.
+    code = (
+        "from movielens_sbr.provenance import peak_rss_mb\n"
+        "before = peak_rss_mb()\n"
+        "block = b'x' * (300 * 2**20)\n"
+        "print(before, peak_rss_mb())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = map(float, out.stdout.split())
+    assert 0 < before < 300
+    assert after >= 300
 
 
 def test_run_manifest_fields(tmp_path):

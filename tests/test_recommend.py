@@ -12,7 +12,7 @@ from movielens_sbr.evaluation.baselines import BASELINES, ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.evaluation.protocol import fit_baselines
 from movielens_sbr.model.gru4rec import GRU4RecScorer
-from movielens_sbr.recommend import Recommender, RecommendError, top_n
+from movielens_sbr.recommend import Recommender, RecommendError
 
 
 @pytest.fixture(scope="module")
@@ -279,15 +279,3 @@ def test_user_session_is_the_latest_one(recommender, trained):
 def test_model_and_item_index_must_agree(trained):
     with pytest.raises(ValueError, match="item_index"):
         Recommender(trained["model"], trained["item_index"].head(5), trained["movies"])
-
-
-def test_top_n_equals_a_stable_full_sort_with_ties_and_exclusions():
-    rng = np.random.default_rng(3)
-    scores = rng.integers(0, 4, (50, 30)).astype(np.float32)  # many ties
-    scores[rng.random(scores.shape) < 0.3] = -np.inf
-    scores[0] = -np.inf  # a row with nothing left
-    for n in (1, 5, 29, 30, 40):
-        order, values = top_n(scores, n)
-        expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-        np.testing.assert_array_equal(order, expected)
-        np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))

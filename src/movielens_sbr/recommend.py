@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movielens_sbr.data.session_arrays import SessionArrays
-from movielens_sbr.evaluation.evaluator import padded
+from movielens_sbr.data.session_arrays import SessionArrays, longer_than, top_k
 from movielens_sbr.kedro_project import project_catalog, quiet_kedro, saved_model_file, try_load
 from movielens_sbr.model.gru4rec_numpy import NumpyGRU4Rec
 from movielens_sbr.model.weights import StepWeights
@@ -51,54 +50,22 @@ def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items:
     n = len(lengths)
     out = np.zeros((n, n_items), np.float32)
     scorer.start(n)
-    for t in range(matrix.shape[1] if n else 0):
-        active = int(np.searchsorted(-lengths, -t, side="left"))
+    running = longer_than(lengths).tolist()
+    for t in range(len(running) - 1):
+        active, ending = running[t], running[t + 1]  # ending: still running after t
         scores = scorer.step(matrix[:active, t])
-        ending = int(np.searchsorted(-lengths, -(t + 1), side="left"))  # still running after t
         out[ending:active] = scores[ending:active]
     return out
 
 
-def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``n`` columns per row, ties by column index; -inf (excluded) entries come last.
-
-    Equal to ``np.argsort(-scores, kind="stable")[:, :n]``, but sorts only the entries at
-    or above each row's n-th largest score.
-    """
-    n_rows, n_cols = scores.shape
-    n = min(n, n_cols)
-    if n == n_cols or n_rows == 0:
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-        return order, np.take_along_axis(scores, order, axis=1)
-    nth = -np.partition(-scores, n - 1, axis=1)[:, n - 1]
-    rows, cols = np.nonzero(scores >= nth[:, None])  # n or more per row (ties)
-    values = scores[rows, cols]
-    sort = np.lexsort((cols, -values, rows))
-    rows, cols, values = rows[sort], cols[sort], values[sort]
-    position = np.arange(len(rows)) - np.searchsorted(rows, np.arange(n_rows))[rows]
-    keep = position < n
-    order = np.empty((n_rows, n), dtype=np.int64)
-    top = np.empty((n_rows, n), dtype=scores.dtype)
-    order[rows[keep], position[keep]] = cols[keep]
-    top[rows[keep], position[keep]] = values[keep]
-    return order, top
-
-
 BLOCK = 1024  # sessions scored together: bounds the [sessions, items] score blocks
-
-
-def _flat(sessions: Sequence[np.ndarray]) -> SessionArrays:
-    """Sessions of item indices (possibly empty) as flat items and offsets."""
-    lengths = np.array([len(s) for s in sessions], dtype=np.int64)
-    items = np.concatenate(sessions) if len(sessions) else np.zeros(0)
-    return SessionArrays(items.astype(np.int32), np.r_[0, np.cumsum(lengths)])
 
 
 def _exclude(scores: np.ndarray, flat: SessionArrays, rows: np.ndarray) -> None:
     """Set to -inf, in row i of ``scores``, the items of session ``rows[i]`` of ``flat``."""
     if not flat.lengths[rows].any():
         return
-    matrix = padded(flat, rows)
+    matrix = flat.padded(rows)
     row, position = np.nonzero(matrix >= 0)
     scores[row, matrix[row, position]] = -np.inf
 
@@ -394,11 +361,11 @@ class Recommender:
 
     def session_scores(self, sessions: Sequence[np.ndarray], method: str = GRU4REC) -> np.ndarray:
         """Scores over all items after each session (item indices; each non-empty)."""
-        flat = _flat(sessions)
+        flat = SessionArrays.from_sequences(sessions)
         if (flat.lengths == 0).any():
             raise ValueError("every session needs at least one known item")
         out = np.zeros((len(sessions), self.n_items), np.float32)
-        order = np.argsort(-flat.lengths, kind="stable")
+        order = flat.longest_first()
         for begin in range(0, len(order), BLOCK):
             rows = order[begin : begin + BLOCK]
             out[rows] = self._block_scores(flat, rows, method)
@@ -412,7 +379,7 @@ class Recommender:
         scores = np.empty((len(rows), self.n_items), np.float32)
         scores[warm:] = self.popularity
         if warm:
-            matrix = padded(flat, rows[:warm])
+            matrix = flat.padded(rows[:warm])
             if method == GRU4REC and self._gru is not None:
                 with _one_blas_thread():
                     self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
@@ -437,13 +404,13 @@ class Recommender:
         at a step are a prefix); a block's scores over all items live only until its top
         n is taken, so memory does not grow with the number of sessions.
         """
-        flat = _flat(sessions)
-        extra = _flat(exclude) if exclude is not None else None
+        flat = SessionArrays.from_sequences(sessions)
+        extra = SessionArrays.from_sequences(exclude) if exclude is not None else None
         mask = self.genre_mask(genres)
         n = min(n, self.n_items)
         top = np.zeros((len(sessions), n), np.int64)
         top_scores = np.zeros((len(sessions), n), np.float32)
-        order = np.argsort(-flat.lengths, kind="stable")
+        order = flat.longest_first()
         for begin in range(0, len(order), BLOCK):
             rows = order[begin : begin + BLOCK]
             scores = self._block_scores(flat, rows, method)
@@ -453,7 +420,7 @@ class Recommender:
                 _exclude(scores, extra, rows)
             if mask is not None:
                 scores[:, ~mask] = -np.inf
-            top[rows], top_scores[rows] = top_n(scores, n)
+            top[rows], top_scores[rows] = top_k(scores, n)
         return top, top_scores, flat.lengths == 0
 
     def _table(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:

@@ -25,12 +25,6 @@ from movielens_sbr.evaluation.protocol import (
 from movielens_sbr.params import EvaluationParams
 
 
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
-
-
 def run_of(name: str, session, position, greater, equal, top=None) -> MethodRun:
     arrays = [np.asarray(a) for a in (session, position, greater, equal)]
     return MethodRun(name, Predictions(*arrays, top=top), seconds=0.0)
@@ -126,7 +120,7 @@ def test_breakdown_drops_empty_buckets():
 
 
 def test_shuffle_within_sessions_permutes_inside_each_session_only():
-    sessions = arrays_of([list(range(10)), [20, 21], list(range(30, 60))])
+    sessions = SessionArrays.from_sequences([list(range(10)), [20, 21], list(range(30, 60))])
     shuffled = shuffle_within_sessions(sessions, seed=0)
     assert np.array_equal(shuffled.offsets, sessions.offsets)
     for s in range(3):
@@ -141,8 +135,8 @@ CHAIN = [list(range(start, start + 6)) for start in range(0, 24, 6)] * 5  # i ->
 
 
 def test_shuffle_check_hurts_an_order_model_and_not_popularity():
-    train = arrays_of(CHAIN)
-    test = arrays_of(CHAIN[:4])
+    train = SessionArrays.from_sequences(CHAIN)
+    test = SessionArrays.from_sequences(CHAIN[:4])
     scorers = [Markov(train, 24), Popularity(train, 24)]
     ordered = run_methods(scorers, test, 24, batch_size=8, exclude_seen=True)
     metrics = {run.name: run.predictions.metrics([1], "pessimistic") for run in ordered}
@@ -159,8 +153,8 @@ def test_shuffle_check_hurts_an_order_model_and_not_popularity():
 
 
 def test_evaluate_all_on_a_small_chain():
-    train = arrays_of(CHAIN)
-    test = arrays_of(CHAIN[:4])
+    train = SessionArrays.from_sequences(CHAIN)
+    test = SessionArrays.from_sequences(CHAIN[:4])
     config = EvaluationParams(ks=[1, 5], n_bootstrap=50, baselines={"pop": {}, "markov": {}})
     scorers, fit_seconds = fit_baselines(train, 24, config.baselines, seed=0)
     assert set(fit_seconds) == {"pop_fit", "markov_fit"}
@@ -182,8 +176,8 @@ def test_evaluate_all_on_a_small_chain():
 
 
 def test_shuffle_check_fits_a_method_that_is_not_evaluated():
-    train = arrays_of(CHAIN)
-    test = arrays_of(CHAIN[:4])
+    train = SessionArrays.from_sequences(CHAIN)
+    test = SessionArrays.from_sequences(CHAIN[:4])
     config = EvaluationParams(ks=[1], n_bootstrap=0, baselines={"pop": {}})
     scorers, _ = fit_baselines(train, 24, config.baselines, seed=0)
     metrics, _ = evaluate_all(scorers, train, test, 24, config, seed=0)

@@ -10,20 +10,6 @@ import pytest
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.batching import assign_lanes, lane_schedule
 
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
-
-
-def as_lists(arrays: SessionArrays) -> list[list[int]]:
-    return [
-        arrays.items[arrays.offsets[s] : arrays.offsets[s + 1]].tolist()
-        for s in range(arrays.n_sessions)
-    ]
-
-
 # Sessions of lengths 3, 2, 4, 1; item ids tell session and position apart.
 HAND = [[10, 11, 12], [20, 21], [30, 31, 32, 33], [40]]
 
@@ -87,7 +73,9 @@ def test_assign_lanes_is_the_greedy_assignment(seed):
 
 def test_lane_schedule_hand_example_longest_first():
     """Order 0, 2 (the two longest) then 1; the 1-event session 3 is skipped."""
-    schedule = lane_schedule(arrays_of(HAND), batch_size=2, rng=None, longest_first=True)
+    schedule = lane_schedule(
+        SessionArrays.from_sequences(HAND), batch_size=2, rng=None, longest_first=True
+    )
 
     assert schedule.inputs.tolist() == [[10, 30], [11, 31], [20, 32]]
     assert schedule.targets.tolist() == [[11, 31], [12, 32], [21, 33]]
@@ -101,7 +89,9 @@ def test_lane_schedule_hand_example_longest_first():
 
 def test_lane_schedule_hand_example_in_order_has_a_partial_last_batch():
     """Lane 1 hands session 1 over to session 2 at step 1; lane 0 then idles."""
-    schedule = lane_schedule(arrays_of(HAND), batch_size=2, rng=None, longest_first=False)
+    schedule = lane_schedule(
+        SessionArrays.from_sequences(HAND), batch_size=2, rng=None, longest_first=False
+    )
 
     assert schedule.inputs.tolist() == [[10, 20], [11, 30], [0, 31], [0, 32]]
     assert schedule.targets.tolist() == [[11, 21], [12, 31], [0, 32], [0, 33]]
@@ -113,7 +103,7 @@ def test_lane_schedule_hand_example_in_order_has_a_partial_last_batch():
 
 
 def test_lane_schedule_with_no_usable_session_is_empty():
-    schedule = lane_schedule(arrays_of([[1], [2]]), batch_size=3, rng=None)
+    schedule = lane_schedule(SessionArrays.from_sequences([[1], [2]]), batch_size=3, rng=None)
     assert schedule.inputs.shape == (0, 3)
     assert schedule.n_events == 0
 
@@ -151,7 +141,8 @@ def test_lane_schedule_walks_every_consecutive_pair_exactly_once(seed, batch_siz
     schedule = lane_schedule(
         sessions, batch_size, np.random.default_rng(seed), longest_first=longest_first
     )
-    usable = [session for session in as_lists(sessions) if len(session) >= 2]
+    split = np.split(sessions.items, sessions.offsets[1:-1])
+    usable = [session.tolist() for session in split if len(session) >= 2]
 
     assert schedule.n_events == sum(len(session) - 1 for session in usable)
     inputs, targets = schedule.inputs[schedule.valid], schedule.targets[schedule.valid]
@@ -196,7 +187,9 @@ def test_lane_schedule_shuffling_is_seeded():
 
 def test_lane_schedule_packed_tail_takes_the_last_sessions_longest_first():
     """Lengths 2, 9, 3, 5 (no shuffle, one lane): the last half (3, 5) is packed to 5, 3."""
-    sessions = arrays_of([[1, 2], list(range(10, 19)), [30, 31, 32], [40, 41, 42, 43, 44]])
+    sessions = SessionArrays.from_sequences(
+        [[1, 2], list(range(10, 19)), [30, 31, 32], [40, 41, 42, 43, 44]]
+    )
     schedule = lane_schedule(sessions, 1, rng=None, longest_first=False, packed_tail=0.5)
     session_starts = schedule.inputs[schedule.reset].tolist()
     assert session_starts == [1, 10, 40, 30]

@@ -210,9 +210,8 @@ def breakdown(
 
 def shuffle_within_sessions(sessions: SessionArrays, seed: int) -> SessionArrays:
     """The same sessions with their events in a seeded random order within each session."""
-    session_of_event = np.repeat(np.arange(sessions.n_sessions), sessions.lengths)
     key = np.random.default_rng(seed).random(len(sessions.items))
-    order = np.lexsort((key, session_of_event))
+    order = np.lexsort((key, sessions.session_of_event()))
     return SessionArrays(sessions.items[order], sessions.offsets.copy())
 
 

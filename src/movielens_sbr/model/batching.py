@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.data.session_arrays import (
+    SessionArrays,
+    position_in_segment,
+    segment_of_each,
+)
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,8 @@ def lane_schedule(
     lane, start = assign_lanes(steps_per_session, batch_size)
     n_steps = int((start + steps_per_session).max()) if len(order) else 0
 
-    total = int(steps_per_session.sum())
-    session_of_step = np.repeat(np.arange(len(order)), steps_per_session)
-    position = np.arange(total) - np.repeat(
-        np.cumsum(steps_per_session) - steps_per_session, steps_per_session
-    )
+    session_of_step = segment_of_each(steps_per_session)
+    position = position_in_segment(steps_per_session)
     event = sessions.offsets[order][session_of_step] + position
     row = start[session_of_step] + position
     col = lane[session_of_step]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from movielens_sbr.data.session_arrays import longer_than
 from movielens_sbr.model.weights import StepWeights
 
 
@@ -75,8 +76,7 @@ class NumpyGRU4Rec:
         """Last layer's state after each session; rows sorted by length, longest first."""
         n = len(lengths)
         states = [np.zeros((n, layer[1].shape[0]), np.float32) for layer in self.layers]
-        for t in range(matrix.shape[1] if n else 0):
-            active = int(np.searchsorted(-lengths, -t, side="left"))  # lengths > t
+        for t, active in enumerate(longer_than(lengths)[:-1].tolist()):
             x = self.input_table[matrix[:active, t]]
             for i, (kernel, recurrent, input_bias, recurrent_bias) in enumerate(self.layers):
                 if i:
