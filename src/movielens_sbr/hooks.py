@@ -142,6 +142,22 @@ class NodeTimingHook:
         self.durations = {}
 
 
+class RunSummaryHook:
+    """Ends a run that evaluated with its headline figures and where the report is."""
+
+    @hook_impl
+    def after_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
+        if "metrics" not in pipeline.all_outputs() or not catalog.exists("metrics"):
+            return
+        from movielens_sbr.evaluation.report import console_summary
+
+        lines = [f"Test metrics of this run ({_saved_path(catalog, 'metrics')}):"]
+        lines += console_summary(catalog.load("metrics"))
+        if "evaluation_report" in pipeline.all_outputs():
+            lines.append(f"Report: {_saved_path(catalog, 'evaluation_report')}")
+        logger.info("\n".join(lines))
+
+
 class RunTrackingHook:
     """Experiment tracking without a server: every successful run leaves a record.
 

@@ -10,6 +10,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunSummaryHook,
     RunTrackingHook,
 )
 
@@ -37,6 +38,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),
+    RunSummaryHook(),
 )
 
 CONFIG_LOADER_ARGS = {

@@ -20,6 +20,21 @@ def plot_link(filename: str) -> str:
     return f"../../{filename}/{VERSION_PLACEHOLDER}/{filename}"
 
 
+def console_summary(metrics: dict) -> list[str]:
+    """Plain-text lines for the end of a run: each method's primary metric (with its
+    interval) and MRR at the same K, best first."""
+    protocol = metrics.get("protocol", {})
+    primary = protocol.get("primary_metric", "recall@20")
+    mrr = "mrr@" + primary.split("@")[1]
+    methods = sorted(method_names(metrics), key=lambda m: -metrics[m].get(primary, -1.0))
+    width = max((len(m) for m in methods), default=0)
+    return [
+        f"  {method:<{width}}  {primary} {_with_interval(metrics[method], primary)}  "
+        f"{mrr} {_number(metrics[method].get(mrr))}"
+        for method in methods
+    ]
+
+
 def _number(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
