@@ -2,7 +2,7 @@
 
 Usage:
     python scripts/benchmark_sasrec.py [--archive PATH] [--set SECTION.KEY=VALUE ...]
-        [--no-gru4rec] [--export-splits DIR] [--reference NAME=PREDICTIONS.npz ...]
+        [--methods sasrec,gru4rec] [--export-splits DIR] [--reference NAME=PREDICTIONS.npz ...]
 
 Builds the splits with the parameters in conf/base (and ``--set`` overrides), trains SASRec
 (conf/base/parameters_sasrec.yml) and GRU4Rec (parameters_training.yml) on the train split
@@ -82,7 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    parser.add_argument("--no-gru4rec", action="store_true", help="train SASRec only")
+    parser.add_argument(
+        "--methods", default="sasrec,gru4rec", help="which models to train (comma-separated)"
+    )
     parser.add_argument("--export-splits", type=Path, default=None, metavar="DIR")
     parser.add_argument("--reference", action="append", default=[], metavar="NAME=NPZ")
     parser.add_argument("--save-predictions", type=Path, default=None, metavar="DIR")
@@ -126,17 +128,19 @@ def main() -> None:
 
         return validate
 
+    methods = args.methods.split(",")
     trained = {}
-    started = time.perf_counter()
-    sasrec_result = sasrec.train(
-        splits["train"],
-        n_items,
-        sasrec_config(sasrec_values, seed),
-        validate_with(sasrec.SASRecScorer),
-    )
-    trained["sasrec"] = (sasrec_result, sasrec.SASRecScorer(sasrec_result.model))
-    result["sasrec_wall_s"] = time.perf_counter() - started
-    if not args.no_gru4rec:
+    if "sasrec" in methods:
+        started = time.perf_counter()
+        sasrec_result = sasrec.train(
+            splits["train"],
+            n_items,
+            sasrec_config(sasrec_values, seed),
+            validate_with(sasrec.SASRecScorer),
+        )
+        trained["sasrec"] = (sasrec_result, sasrec.SASRecScorer(sasrec_result.model))
+        result["sasrec_wall_s"] = time.perf_counter() - started
+    if "gru4rec" in methods:
         config = model_config(validate_section("training", params["training"]), seed)
         started = time.perf_counter()
         gru_result = gru4rec.train(
@@ -196,7 +200,7 @@ def main() -> None:
         )
         comparisons = {}
         for other in split_runs:
-            if other == "sasrec":
+            if other == "sasrec" or "sasrec" not in split_runs:
                 continue
             _, comparison = summarise(
                 [split_runs["sasrec"], split_runs[other]],
