@@ -98,6 +98,35 @@ class TrainingParams(_Strict):
         return self
 
 
+class SASRecParams(_Strict):
+    """conf/base/parameters_sasrec.yml: ``sasrec``."""
+
+    max_len: int = Field(200, gt=0)
+    hidden_size: int = Field(64, gt=0)
+    n_heads: int = Field(1, gt=0)
+    n_blocks: int = Field(2, gt=0)
+    dropout: float = Field(0.2, ge=0, lt=1)
+    loss: Literal["cross_entropy", "sampled_cross_entropy", "bce"] = "cross_entropy"
+    n_sample: int = Field(256, gt=0)
+    sample_alpha: float = Field(0.0, ge=0, le=1)
+    logq: float = Field(1.0, ge=0)
+    learning_rate: float = Field(0.001, gt=0)
+    batch_size: int = Field(128, gt=0)
+    epochs: int = Field(20, gt=0)
+    patience: int = Field(3, ge=0)
+    selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
+    eval_batch_size: int = Field(1024, gt=0)
+    resume: bool = False
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> SASRecParams:
+        if self.hidden_size % self.n_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} must be a multiple of n_heads={self.n_heads}"
+            )
+        return self
+
+
 class EvaluationParams(_Strict):
     """conf/base/parameters_evaluation.yml: ``evaluation``."""
 
@@ -221,6 +250,7 @@ SECTIONS: dict[str, type[_Strict]] = {
     "ingestion": IngestionParams,
     "sessions": SessionsParams,
     "training": TrainingParams,
+    "sasrec": SASRecParams,
     "evaluation": EvaluationParams,
     "tuning": TuningParams,
     "recommending": RecommendingParams,
