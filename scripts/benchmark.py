@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from movielens_sbr import methods  # noqa: E402
 from movielens_sbr.data.movielens import parse_movies, parse_ratings, read_archive  # noqa: E402
 from movielens_sbr.evaluation import protocol  # noqa: E402
-from movielens_sbr.evaluation.baselines import BASELINES  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
 from movielens_sbr.model.batching import SessionArrays  # noqa: E402
 from movielens_sbr.model.gru4rec import GRU4RecScorer, train  # noqa: E402
@@ -252,7 +252,7 @@ def append_row(result: dict) -> None:
     setup = ours["config"]
     baselines = ", ".join(
         f"{name} {result[name]['recall@20']:.4f} / {result[name]['mrr@20']:.4f}"
-        for name in sorted(BASELINES)
+        for name in sorted(methods.names(trained=False))
         if name in result
     )
     reference = result.get("gru4rec_256_128")

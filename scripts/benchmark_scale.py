@@ -118,11 +118,12 @@ def ingest(archive: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     through the ingestion pipeline's own nodes (ratings.csv streamed from the zip member by
     pyarrow, checked line by line as in ``kedro run --env ml-32m``)."""
     from movielens_sbr.data.movielens import read_archive
+    from movielens_sbr.params import base_section
     from movielens_sbr.pipelines.ingestion.nodes import parse_movies_node, parse_ratings_node
 
     raw = read_archive(archive, "ml-32m")
-    ratings, _ = parse_ratings_node(raw, {"dataset": "ml-32m"})
-    movies, _ = parse_movies_node(raw, {"dataset": "ml-32m"})
+    ratings, _ = parse_ratings_node(raw, base_section("ingestion", dataset="ml-32m"))
+    movies, _ = parse_movies_node(raw, base_section("ingestion", dataset="ml-32m"))
     return ratings, movies
 
 

@@ -70,6 +70,7 @@ def write_archive(folder: Path, rows: int, users: int, items: int, seed: int) ->
 def measure(archive: Path) -> dict:
     """Runs in its own process, so the peak RSS is ingestion's alone."""
     from movielens_sbr.data.movielens import read_archive
+    from movielens_sbr.params import base_section
     from movielens_sbr.pipelines.ingestion.nodes import (
         describe_archive,
         parse_movies_node,
@@ -81,10 +82,10 @@ def measure(archive: Path) -> dict:
     raw = read_archive(archive, "ml-32m")
     times["read_archive_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    ratings, ratings_report = parse_ratings_node(raw, {"dataset": "ml-32m"})
+    ratings, ratings_report = parse_ratings_node(raw, base_section("ingestion", dataset="ml-32m"))
     times["parse_ratings_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    movies, movies_report = parse_movies_node(raw, {"dataset": "ml-32m"})
+    movies, movies_report = parse_movies_node(raw, base_section("ingestion", dataset="ml-32m"))
     summary = describe_archive(raw, ratings, movies, ratings_report, movies_report)
     times["parse_movies_and_summary_s"] = time.perf_counter() - started
     started = time.perf_counter()

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from movielens_sbr.model.batching import SessionArrays, lane_schedule
-from movielens_sbr.model.gru4rec import GRU4RecConfig, build_step_model
+from movielens_sbr.model.gru4rec import build_step_model
 
 HIDDEN = 50
 BATCH = 2048
@@ -80,8 +80,10 @@ def as_step_model(model: keras.Model, n_items: int) -> keras.Model:
 
     Softmax is monotonic, so ranking by the Dense logits equals ranking by its output.
     """
-    step = build_step_model(
-        n_items, GRU4RecConfig(layers=(HIDDEN,), embedding="onehot", batch_size=BATCH)
-    )
+    from movielens_sbr.params import config_from_base
+    from movielens_sbr.pipelines.training.nodes import model_config
+
+    options = config_from_base("training", layers=[HIDDEN], embedding="onehot", batch_size=BATCH)
+    step = build_step_model(n_items, model_config(options, seed=0))
     step.set_weights(model.get_weights())
     return step

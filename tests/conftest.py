@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from movielens_sbr.params import base_section
+
 SHARED_ARCHIVE = (
     Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ml-1m-users-1-2999.zip"
 )
 
+# What the real-data tests expect of the archives they know, by MD5: the official
+# ml-1m.zip, and its first 2,999 users (the development copy beside the project).
+KNOWN_ARCHIVES = {
+    "c4d9eecfca2ab87c1945afe126590906": {"ratings": 1_000_209, "users": 6_040, "movies": 3_883},
+    "de6cf0baa65d646c1e8a83c7072f3433": {"ratings": 487_650, "users": 2_999, "movies": 3_883},
+}
+
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi"]
+
+# The model tests' GRU4Rec: small and plain (Adam, a separate embedding, no dropout), so
+# that a few epochs on a toy catalogue learn it. The project's values are in conf/base.
+MODEL_TEST_OPTIONS = {
+    "layers": (256,),
+    "embedding": "embedding",
+    "embedding_dim": 256,
+    "dropout_embedding": 0.0,
+    "dropout_hidden": 0.0,
+    "loss": "cross_entropy",
+    "n_sample": 2048,
+    "sample_alpha": 0.5,
+    "logq": 1.0,
+    "bpreg": 1.0,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "momentum": 0.0,
+    "batch_size": 128,
+    "epochs": 10,
+    "steps_per_call": 64,
+    "jit_compile": False,
+    "sparse_updates": False,
+    "selection_metric": "recall@20",
+    "seed": 42,
+}
+
+
+def gru4rec_config(**options):
+    """A ``GRU4RecConfig`` of ``MODEL_TEST_OPTIONS`` with ``options`` changed."""
+    from movielens_sbr.model.gru4rec import GRU4RecConfig
+
+    return GRU4RecConfig(**{**MODEL_TEST_OPTIONS, **options})
 
 
 def make_ratings_lines(n_users: int = 60, n_items: int = 40, seed: int = 0) -> list[str]:
@@ -78,15 +120,22 @@ def tiny_archive(tmp_path: Path) -> Path:
     return write_archive(tmp_path / "ml-1m.zip")
 
 
+def real_archive_path() -> Path:
+    """The real ml-1m archive: ``MOVIELENS_ARCHIVE`` when set, else the development copy."""
+    configured = os.environ.get("MOVIELENS_ARCHIVE")
+    return Path(configured) if configured else SHARED_ARCHIVE
+
+
 @pytest.fixture
 def shared_archive() -> Path:
-    """The shared real data, or a skip that says why."""
-    if not SHARED_ARCHIVE.exists():
-        pytest.skip(f"shared MovieLens data not found at {SHARED_ARCHIVE.resolve()}")
-    return SHARED_ARCHIVE.resolve()
+    """The real ml-1m archive (``MOVIELENS_ARCHIVE`` or the development copy), or a skip."""
+    path = real_archive_path()
+    if not path.exists():
+        pytest.skip(f"real MovieLens 1M data not found at {path.resolve()} (set MOVIELENS_ARCHIVE)")
+    return path.resolve()
 
 
-SESSIONS_PARAMS = {"session_mode": "gap", "gap_minutes": 60, "min_item_support": 2}
+SESSIONS_PARAMS = base_section("sessions", session_mode="gap", gap_minutes=60, min_item_support=2)
 
 
 @pytest.fixture

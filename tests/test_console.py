@@ -211,6 +211,15 @@ def test_model_version_option(project, api):
     assert missing.exit_code == 1 and "cannot load the model" in missing.output
 
 
+def test_missing_model_names_the_run_of_the_chosen_environment(project):
+    # ml-20m writes to data/ml-20m/, where this project has run nothing.
+    other = CliRunner().invoke(
+        main, ["--project", str(project), "--env", "ml-20m", "recommend", "-m", "3"]
+    )
+    assert other.exit_code == 1
+    assert "Run `kedro run --env ml-20m` there first" in other.output
+
+
 def test_batch_writes_top_n_per_session_like_the_api(project, api, tmp_path):
     test = pd.read_parquet(latest(project / "data/05_model_input/test_sessions.parquet"))
     sessions = test[["session_id", "item", "timestamp"]]

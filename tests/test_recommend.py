@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SESSIONS_PARAMS, make_movies_lines, make_ratings_lines
-from movielens_sbr.evaluation.baselines import BASELINES, ItemKNN
+from conftest import SESSIONS_PARAMS, gru4rec_config, make_movies_lines, make_ratings_lines
+from movielens_sbr import methods
+from movielens_sbr.evaluation.baselines import ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.evaluation.protocol import fit_baselines
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, GRU4RecScorer, build_step_model
+from movielens_sbr.model.gru4rec import GRU4RecScorer, build_step_model
 from movielens_sbr.model.weights import StepWeights
+from movielens_sbr.params import base_section
 from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError, top_n
 
 
@@ -27,7 +29,7 @@ def trained():
     movies = parse_movies(("\n".join(make_movies_lines()) + "\n").encode("latin-1"))
     events, log = build_session_events(ratings, SESSIONS_PARAMS, seed=1)
     train, valid, test, item_index, _ = split_sessions(events, log, SESSIONS_PARAMS)
-    params = {"epochs": 1, "layers": [8], "batch_size": 4, "embedding": "constrained"}
+    params = base_section("training", epochs=1, layers=[8], batch_size=4, embedding="constrained")
     model, _ = train_gru4rec(train, valid, item_index, params, seed=0)
     return {
         "model": model,
@@ -90,7 +92,12 @@ def test_api_ranking_equals_the_evaluators(trained, recommender, method):
     scorer = (
         GRU4RecScorer(trained["model"])
         if method == "gru4rec"
-        else BASELINES[method](SessionArrays.from_frame(trained["train"]), n_items)
+        else methods.get(method).fit(
+            SessionArrays.from_frame(trained["train"]),
+            n_items,
+            base_section("evaluation")["baselines"][method],
+            seed=0,
+        )
     )
     rankings, predictions = evaluator_rankings(scorer, test, n_items)
     assert len(rankings) == len(predictions.greater) > 20
@@ -119,9 +126,9 @@ def test_api_ranking_equals_the_evaluators(trained, recommender, method):
 def test_numpy_gru_equals_the_keras_step_model(tmp_path):
     n_items = 30
     for config in (
-        GRU4RecConfig(layers=(8, 6), embedding="onehot"),
-        GRU4RecConfig(layers=(7,), embedding="embedding", embedding_dim=5),
-        GRU4RecConfig(layers=(6, 5), embedding="constrained"),
+        gru4rec_config(layers=(8, 6), embedding="onehot"),
+        gru4rec_config(layers=(7,), embedding="embedding", embedding_dim=5),
+        gru4rec_config(layers=(6, 5), embedding="constrained"),
     ):
         model = build_step_model(n_items, config)
         rng = np.random.default_rng(0)
@@ -265,7 +272,7 @@ def test_similar_by_item_knn_follows_co_occurrence(recommender, trained):
 
 
 def test_similar_by_als_is_cosine_on_the_als_item_factors_fitted_once(trained):
-    options = {"factors": 8, "regularization": 1.0, "iterations": 5}
+    options = {"factors": 8, "regularization": 1.0, "alpha": 1.0, "iterations": 5}
     recommender = Recommender(
         trained["model"],
         trained["item_index"],

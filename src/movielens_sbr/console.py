@@ -25,9 +25,10 @@ def _load(ctx: click.Context, model: str | None):
     except RecommendError as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:  # Kedro's "no version found", a missing dataset, ...
+        run = "kedro run" + (f" --env {ctx.obj['env']}" if ctx.obj["env"] else "")
         raise click.ClickException(
             f"cannot load the model from {ctx.obj['project']}: {error}\n"
-            "Run `kedro run` there first, or pass --project / --model."
+            f"Run `{run}` there first, or pass --project / --model."
         ) from None
 
 

@@ -14,9 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MODEL = "gru4rec"
+from movielens_sbr import methods
+
 Z95 = 1.959964
 _RECALL = re.compile(r"^recall@(\d+)$")
+
+
+def varied_method() -> str:
+    """The method the variants change: the trained method of the ``training`` section."""
+    return next(method.name for method in methods.trained() if method.section == "training")
 
 
 def summarise_variant(
@@ -82,7 +88,7 @@ def _intervals(values: dict, k: int, n: int):
 def largest_k(summaries: dict[str, dict]) -> int:
     """The largest K with a Recall@K in every variant's metrics."""
     per_variant = [
-        {int(m.group(1)) for name in s["metrics"][MODEL] if (m := _RECALL.match(name))}
+        {int(m.group(1)) for name in s["metrics"][varied_method()] if (m := _RECALL.match(name))}
         for s in summaries.values()
     ]
     return max(set.intersection(*per_variant))
@@ -98,7 +104,7 @@ def comparison_table(
     k = largest_k(summaries) if k is None else k
     rows = []
     for variant, summary in summaries.items():
-        values = summary["metrics"][MODEL]
+        values = summary["metrics"][varied_method()]
         n = int(summary["dataset"].get("test_predictions", 0))
         recall, mrr = values[f"recall@{k}"], values[f"mrr@{k}"]
         recall_ci, mrr_ci, kind = _intervals(values, k, n)
@@ -140,7 +146,7 @@ def baselines_table(
             ).items()
         )
         for method, values in summary["metrics"].items():
-            if method != MODEL:
+            if method != varied_method():
                 rows[(split or "(default split)", method)] = {
                     "split": split or "(default split)",
                     "method": method,
@@ -197,8 +203,9 @@ def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str
     lines = [
         "# Experiments",
         "",
-        f"GRU4Rec variants, each trained and evaluated on the test split like the default "
-        f"model (`kedro run --pipeline experiments`). {_interval_note(table, k)} Training "
+        f"Variants of `{varied_method()}`, each trained and evaluated on the test split like "
+        f"the default model (`kedro run --pipeline experiments`). {_interval_note(table, k)} "
+        "Training "
         "time is the sum of the epochs' wall-clock seconds (validation excluded).",
         "",
         _markdown(shown),

@@ -15,7 +15,7 @@ import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 
-from movielens_sbr import tracking
+from movielens_sbr import methods, tracking
 from movielens_sbr.datasets.atomic import make_atomic
 from movielens_sbr.params import validate_parameters
 from movielens_sbr.provenance import run_manifest
@@ -30,7 +30,9 @@ class ProjectSetupHook:
     def after_context_created(self, context) -> None:
         logging.getLogger("movielens_sbr").setLevel(logging.INFO)
         params = context.params
-        validate_parameters(params)
+        loader = context.config_loader
+        envs = {loader.base_env, loader.env or loader.default_run_env} - {None}
+        validate_parameters(params, [Path(loader.conf_source) / env for env in sorted(envs)])
         seed = int(params.get("seed", 0))
         random.seed(seed)
         np.random.seed(seed)  # noqa: NPY002 - third-party code may use the global state
@@ -142,6 +144,22 @@ class NodeTimingHook:
         self.durations = {}
 
 
+class RunSummaryHook:
+    """Ends a run that evaluated with its headline figures and where the report is."""
+
+    @hook_impl
+    def after_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
+        if "metrics" not in pipeline.all_outputs() or not catalog.exists("metrics"):
+            return
+        from movielens_sbr.evaluation.report import console_summary
+
+        lines = [f"Test metrics of this run ({_saved_path(catalog, 'metrics')}):"]
+        lines += console_summary(catalog.load("metrics"))
+        if "evaluation_report" in pipeline.all_outputs():
+            lines.append(f"Report: {_saved_path(catalog, 'evaluation_report')}")
+        logger.info("\n".join(lines))
+
+
 class RunTrackingHook:
     """Experiment tracking without a server: every successful run leaves a record.
 
@@ -175,7 +193,7 @@ class RunTrackingHook:
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if dataset_name == "metrics" or dataset_name.endswith(".metrics"):
             self._metrics[dataset_name] = data
-        elif dataset_name == "gru4rec_model" or dataset_name.endswith(".gru4rec_model"):
+        elif dataset_name.rsplit(".", 1)[-1] in {m.model_dataset for m in methods.trained()}:
             self._models.append(dataset_name)
 
     @hook_impl

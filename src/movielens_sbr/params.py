@@ -1,38 +1,65 @@
 """Schemas of the parameter files, checked before any node runs (no Kedro imports).
 
-Unknown keys, wrong types and impossible values fail with the file and the key named,
-and the allowed values listed.
+The values live in one place, ``conf/base/parameters_*.yml``: the schemas have no
+defaults, so a key missing from the merged configuration is an error, never a value
+made up in code. Code that runs without Kedro (scripts, tests) starts from
+``base_parameters()``, which reads conf/base. Unknown keys, wrong types (``true`` is not
+a number), impossible values and empty sections all fail before anything runs, every
+problem at once, each on one line with the key, the file and the allowed values.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
-import inspect
+import functools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from movielens_sbr.data.sessions import SESSION_MODES, TIE_ORDERS
+from movielens_sbr.evaluation.metrics import TIE_MODES
+
+CONF_BASE = Path(__file__).resolve().parents[2] / "conf" / "base"
+"""The project's conf/base: the one source of every parameter value."""
+
+# Choices of the neural models' options, written once: the schema below and the models
+# (model/gru4rec.py, model/losses.py) read them from here.
+Loss = Literal["cross_entropy", "sampled_cross_entropy", "bpr_max"]
+Embedding = Literal["embedding", "onehot", "constrained"]
+Optimizer = Literal["adagrad", "adam"]
+LOSSES: tuple[str, ...] = get_args(Loss)
+EMBEDDINGS: tuple[str, ...] = get_args(Embedding)
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+SASRecLoss = Literal["cross_entropy", "sampled_cross_entropy", "bce"]
+SASREC_LOSSES: tuple[str, ...] = get_args(SASRecLoss)
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, lt=1)]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML's `true` is not the number 1, and "3" is not 3.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class IngestionParams(_Strict):
     """conf/base/parameters_ingestion.yml: ``ingestion``."""
 
     # A key of movielens_sbr.data.movielens.DATASETS; set by each dataset's Kedro environment.
-    dataset: str = "ml-1m"
-    on_bad_lines: Literal["fail", "skip"] = "fail"
-    max_skipped_fraction: float = Field(0.01, ge=0, le=1)
+    dataset: str
+    on_bad_lines: Literal["fail", "skip"]
+    max_skipped_fraction: float = Field(ge=0, le=1)
 
     @field_validator("dataset")
     @classmethod
@@ -50,73 +77,69 @@ class IngestionParams(_Strict):
 class SessionsParams(_Strict):
     """conf/base/parameters_sessions.yml: ``sessions``."""
 
-    session_mode: Literal["user", "gap"] = "gap"
-    gap_minutes: float = Field(60.0, gt=0)
-    tie_order: Literal["random", "file", "item"] = "random"
-    min_rating: int | None = Field(None, ge=1, le=5)
-    collapse_repeats: bool = True
-    min_session_length: int = Field(2, ge=2)
-    min_item_support: int = Field(5, ge=1)
-    split_rule: Literal["time", "session_end"] = "time"
-    valid_fraction: float = Field(0.1, ge=0, lt=0.5)
-    test_fraction: float = Field(0.1, gt=0, lt=0.5)
+    session_mode: Literal[SESSION_MODES]  # type: ignore[valid-type]
+    gap_minutes: float = Field(gt=0)
+    tie_order: Literal[TIE_ORDERS]  # type: ignore[valid-type]
+    min_rating: int | None = Field(ge=1, le=5)
+    collapse_repeats: bool
+    min_session_length: int = Field(ge=2)
+    min_item_support: int = Field(ge=1)
+    split_rule: Literal["time", "session_end"]
+    valid_fraction: float = Field(ge=0, lt=0.5)
+    test_fraction: float = Field(gt=0, lt=0.5)
 
 
 class TrainingParams(_Strict):
-    """conf/base/parameters_training.yml: ``training``."""
+    """conf/base/parameters_training.yml: ``training`` (GRU4Rec)."""
 
-    layers: list[int] = Field(default_factory=lambda: [256], min_length=1)
-    embedding: Literal["embedding", "onehot", "constrained"] = "embedding"
-    embedding_dim: int = Field(256, gt=0)
-    dropout_embedding: float = Field(0.0, ge=0, lt=1)
-    dropout_hidden: float = Field(0.0, ge=0, lt=1)
-    loss: Literal["cross_entropy", "sampled_cross_entropy", "bpr_max"] = "cross_entropy"
-    n_sample: int = Field(2048, ge=0)
-    sample_alpha: float = Field(0.5, ge=0, le=1)
-    logq: float = Field(1.0, ge=0)
-    bpreg: float = Field(1.0, ge=0)
-    optimizer: Literal["adam", "adagrad"] = "adam"
-    learning_rate: float = Field(0.001, gt=0)
-    momentum: float = Field(0.0, ge=0, lt=1)
-    batch_size: int = Field(128, gt=0)
-    epochs: int = Field(5, gt=0)
-    steps_per_call: int = Field(64, gt=0)
-    jit_compile: bool = False
+    layers: list[PositiveInt] = Field(min_length=1)
+    embedding: Embedding
+    embedding_dim: PositiveInt
+    dropout_embedding: Fraction
+    dropout_hidden: Fraction
+    loss: Loss
+    n_sample: int = Field(ge=0)
+    sample_alpha: float = Field(ge=0, le=1)
+    logq: float = Field(ge=0)
+    bpreg: float = Field(ge=0)
+    optimizer: Optimizer
+    learning_rate: float = Field(gt=0)
+    momentum: Fraction
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    steps_per_call: PositiveInt
+    jit_compile: bool
     # Adagrad updates only the item rows a step used (sampled losses; large catalogues).
-    sparse_updates: bool = False
-    selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
-    eval_batch_size: int = Field(1024, gt=0)
+    sparse_updates: bool
+    selection_metric: str = Field(pattern=r"^(recall|mrr)@\d+$")
+    eval_batch_size: PositiveInt
     # Continue from the last epoch checkpoint (gru4rec_checkpoints) instead of starting over.
-    resume: bool = False
+    resume: bool
     # tf.distribute strategy of the training loop (docs/scaling.md).
-    distribute: Literal["none", "one_device", "mirrored"] = "none"
-
-    @model_validator(mode="after")
-    def _positive_layers(self) -> TrainingParams:
-        if any(size <= 0 for size in self.layers):
-            raise ValueError(f"layers must all be positive, got {self.layers}")
-        return self
+    distribute: Literal["none", "one_device", "mirrored"]
 
 
 class SASRecParams(_Strict):
-    """conf/base/parameters_sasrec.yml: ``sasrec``."""
+    """conf/base/parameters_sasrec.yml: ``sasrec`` (SASRec)."""
 
-    max_len: int = Field(200, gt=0)
-    hidden_size: int = Field(64, gt=0)
-    n_heads: int = Field(1, gt=0)
-    n_blocks: int = Field(2, gt=0)
-    dropout: float = Field(0.2, ge=0, lt=1)
-    loss: Literal["cross_entropy", "sampled_cross_entropy", "bce"] = "cross_entropy"
-    n_sample: int = Field(256, gt=0)
-    sample_alpha: float = Field(0.0, ge=0, le=1)
-    logq: float = Field(1.0, ge=0)
-    learning_rate: float = Field(0.001, gt=0)
-    batch_size: int = Field(128, gt=0)
-    epochs: int = Field(20, gt=0)
-    patience: int = Field(3, ge=0)
-    selection_metric: str = Field("recall@20", pattern=r"^(recall|mrr)@\d+$")
-    eval_batch_size: int = Field(1024, gt=0)
-    resume: bool = False
+    max_len: PositiveInt
+    hidden_size: PositiveInt
+    n_heads: PositiveInt
+    n_blocks: PositiveInt
+    dropout: Fraction
+    loss: SASRecLoss
+    n_sample: PositiveInt
+    sample_alpha: float = Field(ge=0, le=1)
+    logq: float = Field(ge=0)
+    learning_rate: float = Field(gt=0)
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    # Epochs without a better validation metric before training stops.
+    patience: int = Field(ge=0)
+    selection_metric: str = Field(pattern=r"^(recall|mrr)@\d+$")
+    eval_batch_size: PositiveInt
+    # Continue from the last epoch checkpoint (sasrec_checkpoints) instead of starting over.
+    resume: bool
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self) -> SASRecParams:
@@ -130,50 +153,67 @@ class SASRecParams(_Strict):
 class EvaluationParams(_Strict):
     """conf/base/parameters_evaluation.yml: ``evaluation``."""
 
-    ks: list[int] = Field(default_factory=lambda: [1, 5, 10, 20], min_length=1)
-    ties: Literal["pessimistic", "optimistic", "average"] = "pessimistic"
-    exclude_seen: bool = True
-    batch_size: int = Field(1024, gt=0)
-    n_examples: int = Field(10, ge=0)
-    n_recommendations: int = Field(10, gt=0)
-    baselines: dict[str, dict] = Field(default_factory=lambda: {"pop": {}, "markov": {}})
-    n_bootstrap: int = Field(1000, ge=0)
-    confidence: float = Field(0.95, gt=0, lt=1)
-    breakdown_positions: int = Field(10, ge=1)
-    length_buckets: list[int] = Field(default_factory=lambda: [2, 3, 5, 10, 20, 50], min_length=1)
-    shuffle_check: list[str] = Field(default_factory=lambda: ["gru4rec", "markov"])
+    ks: list[PositiveInt] = Field(min_length=1)
+    ties: Literal[TIE_MODES]  # type: ignore[valid-type]
+    exclude_seen: bool
+    batch_size: PositiveInt
+    n_examples: int = Field(ge=0)
+    n_recommendations: PositiveInt
+    baselines: dict[str, dict | None]
+    n_bootstrap: int = Field(ge=0)
+    confidence: float = Field(gt=0, lt=1)
+    breakdown_positions: int = Field(ge=1)
+    length_buckets: list[int] = Field(min_length=1)
+    shuffle_check: list[str]
 
-    @model_validator(mode="after")
-    def _check(self) -> EvaluationParams:
-        if any(k <= 0 for k in self.ks):
-            raise ValueError(f"ks must all be positive, got {self.ks}")
-        edges = list(self.length_buckets)
+    @field_validator("length_buckets")
+    @classmethod
+    def _increasing_lengths(cls, edges: list[int]) -> list[int]:
         if sorted(set(edges)) != edges or edges[0] < 1 or edges[0] > 2:
             raise ValueError(
-                "length_buckets must be increasing session lengths starting at 1 or 2 "
+                "must be increasing session lengths starting at 1 or 2 "
                 f"(the shortest session with a prediction), got {edges}"
             )
-        from movielens_sbr.evaluation.baselines import BASELINES
+        return edges
 
-        unknown = sorted(set(self.baselines) - set(BASELINES))
-        if unknown:
-            raise ValueError(f"unknown baselines {unknown}; choose among {sorted(BASELINES)}")
-        for name, options in self.baselines.items():
-            accepted = set(inspect.signature(BASELINES[name]).parameters) - {
-                "train",
-                "n_items",
-                "seed",  # the global seed, passed by the pipeline
-            }
-            if set(options or {}) - accepted:
-                raise ValueError(
-                    f"baselines.{name} accepts {sorted(accepted) or 'no options'}, "
-                    f"got {sorted(options)}"
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, baselines: dict[str, dict | None]) -> dict[str, dict]:
+        from movielens_sbr import methods
+
+        problems = []
+        for name, options in baselines.items():
+            method = methods.find(name)
+            if method is None or method.trained:
+                problems.append(
+                    f"unknown baseline {name!r}; choose among {methods.names(trained=False)}"
                 )
-        known = {"gru4rec", *BASELINES}
-        if set(self.shuffle_check) - known:
+                continue
+            problems += method.option_problems(options or {})
+        if problems:
+            raise ValueError("; ".join(problems))
+        return {name: dict(options or {}) for name, options in baselines.items()}
+
+    @field_validator("shuffle_check")
+    @classmethod
+    def _known_methods(cls, names: list[str]) -> list[str]:
+        from movielens_sbr import methods
+
+        unknown = [name for name in names if methods.find(name) is None]
+        if unknown:
+            raise ValueError(f"names unknown methods {unknown}; choose among {methods.names()}")
+        return names
+
+    @model_validator(mode="after")
+    def _shuffled_methods_are_evaluated(self) -> EvaluationParams:
+        from movielens_sbr import methods
+
+        evaluated = {*methods.names(trained=True), *self.baselines}
+        missing = [name for name in self.shuffle_check if name not in evaluated]
+        if missing:
             raise ValueError(
-                f"shuffle_check names unknown methods {sorted(set(self.shuffle_check) - known)}; "
-                f"choose among {sorted(known)}"
+                f"shuffle_check names {missing}, which are not evaluated: add them to "
+                "evaluation.baselines or remove them from shuffle_check"
             )
         return self
 
@@ -186,143 +226,226 @@ _NOT_TUNABLE = {
     "selection_metric",
     "eval_batch_size",
     "resume",
+    "distribute",
 }
+
+
+def _field_problem(schema: type[BaseModel], name: str, value: Any) -> str | None:
+    """Why ``value`` is not allowed for field ``name`` of ``schema``, or None."""
+    info = schema.model_fields[name]
+    kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    adapter = TypeAdapter(kind, config=ConfigDict(strict=True))
+    try:
+        adapter.validate_python(value)
+    except ValidationError as error:
+        return error.errors()[0]["msg"]
+    return None
 
 
 class TuningParams(_Strict):
     """conf/base/parameters_tuning.yml: ``tuning``."""
 
-    time_budget_minutes: float = Field(60.0, gt=0)
-    n_trials: int = Field(40, gt=0)
-    epochs: int = Field(4, gt=0)
+    time_budget_minutes: float = Field(gt=0)
+    n_trials: PositiveInt
+    epochs: PositiveInt
     search_space: dict[str, dict] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _check_space(self) -> TuningParams:
+    @field_validator("search_space")
+    @classmethod
+    def _check_space(cls, space: dict[str, dict]) -> dict[str, dict]:
         tunable = (set(TrainingParams.model_fields) - _NOT_TUNABLE - {"layers"}) | {"layer_size"}
-        for name, spec in self.search_space.items():
+        problems = []
+        for name, spec in space.items():
             where = f"search_space.{name}"
             if name not in tunable:
-                raise ValueError(f"{where} is not tunable; choose among {sorted(tunable)}")
+                problems.append(f"{where} is not tunable; choose among {sorted(tunable)}")
+                continue
             if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
                 values = spec["choices"]
             elif {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
                 if not spec["low"] < spec["high"]:
-                    raise ValueError(f"{where}: low must be below high, got {spec}")
+                    problems.append(f"{where}: low must be below high, got {spec}")
+                    continue
                 if spec.get("log") and spec["low"] <= 0:
-                    raise ValueError(f"{where}: a log range needs low > 0, got {spec}")
+                    problems.append(f"{where}: a log range needs low > 0, got {spec}")
+                    continue
                 values = [spec["low"], spec["high"]]
             else:
-                raise ValueError(
+                problems.append(
                     f"{where}: expected {{choices: [...]}} or {{low: .., high: ..[, log: true]}}, "
                     f"got {spec}"
                 )
+                continue
             for value in values:  # every value must be a valid training parameter
-                option = {"layers": [value]} if name == "layer_size" else {name: value}
-                try:
-                    TrainingParams.model_validate(option)
-                except ValidationError as error:
-                    reason = error.errors()[0]["msg"]
-                    raise ValueError(f"{where}: {value!r} is not allowed ({reason})") from None
-        return self
+                field, option = ("layers", [value]) if name == "layer_size" else (name, value)
+                reason = _field_problem(TrainingParams, field, option)
+                if reason:
+                    problems.append(f"{where}: {value!r} is not allowed ({reason})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return space
 
 
 class RecommendingParams(_Strict):
     """conf/base/parameters_recommending.yml: ``recommending``."""
 
-    n: int = Field(10, gt=0)
-    exclude_seen: bool = True
-    method: str = "gru4rec"
-    genres: list[str] = Field(default_factory=list)
+    n: PositiveInt
+    exclude_seen: bool
+    method: str
+    genres: list[str]
 
-    @model_validator(mode="after")
-    def _check(self) -> RecommendingParams:
-        from movielens_sbr.evaluation.baselines import BASELINES
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        from movielens_sbr import methods
 
-        if self.method != "gru4rec" and self.method not in BASELINES:
-            raise ValueError(
-                f"method must be gru4rec or a baseline {sorted(BASELINES)}, got {self.method!r}"
-            )
-        return self
+        if methods.find(method) is None:
+            raise ValueError(f"unknown method {method!r}; choose among {methods.names()}")
+        return method
 
 
-SECTIONS: dict[str, type[_Strict]] = {
+_SECTIONS: dict[str, type[_Strict]] = {
     "ingestion": IngestionParams,
     "sessions": SessionsParams,
-    "training": TrainingParams,
-    "sasrec": SASRecParams,
     "evaluation": EvaluationParams,
     "tuning": TuningParams,
     "recommending": RecommendingParams,
 }
 
 
+def sections() -> dict[str, type[BaseModel]]:
+    """Every parameter section and its schema: the pipelines' and each trained method's
+    (``training`` for GRU4Rec), which its entry in ``movielens_sbr.methods`` names."""
+    from movielens_sbr import methods
+
+    trained = {method.section: method.schema for method in methods.trained()}
+    return {"ingestion": IngestionParams, "sessions": SessionsParams, **trained, **_SECTIONS}
+
+
+NAMESPACES = ("experiments",)
+"""Top-level keys that hold copies of sections (``experiments.<variant>.training``)."""
+
+
 class ParameterError(ValueError):
     """A parameter file has an unknown key, a wrong type or an impossible value."""
 
 
+def _file_of(key: str) -> str:
+    return f"conf/base/parameters_{key.split('.', maxsplit=1)[0]}.yml"
+
+
+def _section_problems(
+    section: str, values: Any, key: str, empty_in: Iterable[str] = ()
+) -> list[str]:
+    """One line per invalid value of a section (none when valid). ``empty_in``: the files
+    that leave this section empty, when known."""
+    where = f"{_file_of(key)} or its overrides"
+    if values is None:
+        files = ", ".join(empty_in) or where
+        return [
+            f"{key} is empty in {files} (every key commented out?): give it keys or remove "
+            f"the `{key.rsplit('.', maxsplit=1)[-1]}:` line"
+        ]
+    if not isinstance(values, dict):
+        return [f"{key} = {values!r} in {where}: it must be a mapping of keys (e.g. {key}.KEY=...)"]
+    try:
+        sections()[section].model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors():
+            name = ".".join(str(part) for part in (key, *issue["loc"]))
+            message = issue["msg"].removeprefix("Value error, ")
+            if issue["type"] == "missing":
+                problems.append(f"{name} is missing in {where}: add it (see conf/base)")
+            elif issue["type"] == "extra_forbidden":
+                problems.append(f"{name} is not a parameter of {key} in {where}: remove it")
+            else:
+                given = issue["input"]
+                if isinstance(given, dict) or len(repr(given)) > 60:
+                    problems.append(f"{name} in {where}: {message}")
+                else:
+                    problems.append(f"{name} = {given!r} in {where}: {message}")
+        return problems
+    return []
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        count = f"{len(problems)} invalid parameters:\n" if len(problems) > 1 else ""
+        raise ParameterError(count + "\n".join(problems))
+
+
 def validate_section(section: str, values: dict, key: str | None = None) -> _Strict:
-    """Validate one parameter section; the error names the file and the key.
+    """Validate one whole parameter section; the error names every bad key and the file.
 
     ``key`` is where the section sits when it is namespaced (``experiments.x.training``,
     in parameters_experiments.yml); by default the top-level ``section``.
     """
     key = key or section
-    try:
-        return SECTIONS[section].model_validate(values or {})
-    except ValidationError as error:
-        problems = []
-        for issue in error.errors():
-            name = ".".join(str(part) for part in (key, *issue["loc"]))
-            given = f" (got {issue['input']!r})" if issue["type"] != "missing" else ""
-            problems.append(f"  {name}: {issue['msg']}{given}")
-        raise ParameterError(
-            f"Invalid parameters in conf/base/parameters_{key.split('.')[0]}.yml "
-            "(or its overrides):\n" + "\n".join(problems)
-        ) from None
+    _raise(_section_problems(section, values, key))
+    return sections()[section].model_validate(values)
 
 
-def _namespaced_sections(params: dict, path: tuple[str, ...] = ()):
-    """``(key, section, values)`` of every known section nested under a namespace."""
+def _namespaced_sections(params: dict, names: Iterable[str], path: tuple[str, ...] = ()):
+    """``(key, section, values)`` of every section of ``names`` nested under a namespace."""
     for name, values in params.items():
-        if not isinstance(values, dict):
-            continue
-        if name in SECTIONS:
+        if name in names:
             if path:
                 yield ".".join((*path, name)), name, values
-        else:
-            yield from _namespaced_sections(values, (*path, name))
+        elif isinstance(values, dict):
+            yield from _namespaced_sections(values, names, (*path, name))
 
 
-def validate_parameters(params: dict) -> None:
-    """Validate every known section and the global seed of a Kedro parameters dict."""
-    seed = params.get("seed", 0)
+def _unresolved(values: Any) -> bool:
+    """An interpolation read by plain YAML (``"${merge:...}"``): Kedro resolves it."""
+    return isinstance(values, str) and values.startswith("${")
+
+
+def validate_parameters(params: dict, conf_dirs: Iterable[Path] = ()) -> None:
+    """Validate every section, the namespaced copies and the global seed of a parameters
+    dict; unknown top-level keys (``--params epochs=3``) are errors. Reports every problem.
+
+    ``conf_dirs`` are the configuration folders the parameters were read from: an empty
+    section is then reported with the file that empties it.
+    """
+    problems = []
+    empty: dict[str, list[str]] = {}
+    for path, name in empty_sections(conf_dirs):
+        empty.setdefault(name, []).append(path)
+    seed = params.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ParameterError(
-            f"seed in conf/base/parameters.yml must be an integer >= 0, got {seed!r}"
+        problems.append(f"seed = {seed!r} in conf/base/parameters.yml: it must be an integer >= 0")
+    schemas = sections()
+    known = ["seed", *schemas, *NAMESPACES]
+    for name in sorted(set(params) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else f"keys are SECTION.KEY, e.g. training.{name}?"
         )
-    # Other top-level keys may be namespaces of other pipelines; a near miss of a known
-    # section is a typo that would otherwise silently run with the defaults.
-    known = ["seed", *SECTIONS]
-    typos = {
-        name: close[0]
-        for name in sorted(set(params) - set(known))
-        if (close := difflib.get_close_matches(name, known, n=1, cutoff=0.75))
-    }
-    if typos:
-        raise ParameterError(
-            "Unknown parameter section(s) "
-            + ", ".join(f"{name!r} (did you mean {match!r}?)" for name, match in typos.items())
-            + f" in conf/base/parameters*.yml or --params; known sections: {known}"
+        problems.append(
+            f"unknown top-level parameter {name!r} in conf/*/parameters*.yml or --params "
+            f"({hint}); known: {known}"
         )
-    for section in SECTIONS:
-        if section in params:
-            validate_section(section, params[section])
-    for key, section, values in _namespaced_sections(params):
-        validate_section(section, values, key)
+    for section in schemas:
+        if section not in params:
+            problems.append(f"section {section} is missing: {_file_of(section)} must define it")
+        else:
+            problems += _section_problems(section, params[section], section, empty.get(section, []))
+    for key, section, values in _namespaced_sections(params, schemas):
+        # A broken top-level section already explains the broken copies made from it.
+        if _unresolved(values) or (
+            not isinstance(values, dict)
+            and section in params
+            and not isinstance(params[section], dict)
+        ):
+            continue
+        problems += _section_problems(section, values, key)
+    _raise(problems)
 
 
-def load_parameters(conf_dir: Path, overrides: Iterable[str] = ()) -> dict:
+def load_parameters(conf_dir: Path = CONF_BASE, overrides: Iterable[str] = ()) -> dict:
     """Every ``parameters*.yml`` of ``conf_dir`` with ``SECTION.KEY=VALUE`` overrides (YAML
     values), validated: the parameters of a run, for scripts that run without Kedro."""
     import yaml
@@ -336,3 +459,45 @@ def load_parameters(conf_dir: Path, overrides: Iterable[str] = ()) -> dict:
         params[section][name] = yaml.safe_load(value)
     validate_parameters(params)
     return params
+
+
+@functools.cache
+def _base() -> dict:
+    if not CONF_BASE.is_dir():
+        raise FileNotFoundError(
+            f"{CONF_BASE} not found: the parameter values live in the project's conf/base"
+        )
+    return load_parameters(CONF_BASE)
+
+
+def base_parameters() -> dict:
+    """conf/base's parameters (a fresh copy): the defaults of code run without Kedro."""
+    return copy.deepcopy(_base())
+
+
+def base_section(section: str, **changes: Any) -> dict:
+    """conf/base's ``section`` with ``changes`` applied, as a plain dict."""
+    return {**base_parameters()[section], **changes}
+
+
+def config_from_base(section: str, **changes: Any) -> _Strict:
+    """conf/base's ``section`` with ``changes``, validated (for code run without Kedro)."""
+    return validate_section(section, base_section(section, **changes))
+
+
+def empty_sections(conf_dirs: Iterable[Path]) -> list[tuple[str, str]]:
+    """``(file, section)`` for every parameter section left empty in the YAML files of
+    ``conf_dirs`` (``training:`` with every key commented out): Kedro merges such a
+    section as null, which validation then refuses naming these files."""
+    import yaml
+
+    found = []
+    for folder in conf_dirs:
+        for path in sorted(Path(folder).glob("parameters*.yml")):
+            try:
+                content = yaml.safe_load(path.read_text()) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(content, dict):
+                found += [(str(path), name) for name, value in content.items() if value is None]
+    return found

@@ -446,9 +446,17 @@ class Recommender:
     # --- scoring ------------------------------------------------------------------------
     @property
     def methods(self) -> list[str]:
-        from movielens_sbr.evaluation.baselines import BASELINES
+        from movielens_sbr import methods
 
-        return [GRU4REC, *sorted(BASELINES)]
+        return methods.names()
+
+    def _baseline_options(self, method: str) -> dict:
+        """The evaluation's options of a fitted method: those given, else conf/base's."""
+        if method in self.baseline_options:
+            return self.baseline_options[method]
+        from movielens_sbr.params import base_section
+
+        return base_section("evaluation")["baselines"][method]
 
     def _train(self) -> SessionArrays:
         if self._train_sessions is None:
@@ -458,20 +466,18 @@ class Recommender:
     def scorer(self, method: str) -> Any:
         """The evaluation scorer of ``method``: baselines are fitted once, on first use, on
         the training sessions with the evaluation's options and seed."""
-        from movielens_sbr.evaluation.baselines import BASELINES, build_baseline
+        from movielens_sbr import methods
 
         if method not in self._scorers:
-            if method == GRU4REC:
-                from movielens_sbr.model.gru4rec import GRU4RecScorer
-
-                self._scorers[method] = GRU4RecScorer(self.model)
-            elif method in BASELINES:
-                options = self.baseline_options.get(method)
-                self._scorers[method] = build_baseline(
-                    method, self._train(), self.n_items, options, self.seed
-                )
-            else:
+            registered = methods.find(method)
+            if registered is None:
                 raise RecommendError(f"unknown method {method!r}; choose among {self.methods}")
+            if registered.trained:
+                self._scorers[method] = registered.from_model(self.model)
+            else:
+                self._scorers[method] = registered.fit(
+                    self._train(), self.n_items, self._baseline_options(method), self.seed
+                )
         return self._scorers[method]
 
     def session_scores(self, sessions: Sequence[np.ndarray], method: str = GRU4REC) -> np.ndarray:

@@ -10,6 +10,7 @@ from movielens_sbr.hooks import (
     NodeTimingHook,
     ProjectSetupHook,
     RunManifestHook,
+    RunSummaryHook,
     RunTrackingHook,
 )
 
@@ -24,9 +25,10 @@ def _merge(*parts) -> dict:
     the next ones replaced (shallow), so experiment variants state only what they change."""
     merged: dict = {}
     for part in parts:
-        merged.update(
-            OmegaConf.to_container(part, resolve=True) if isinstance(part, DictConfig) else part
-        )
+        value = OmegaConf.to_container(part, resolve=True) if isinstance(part, DictConfig) else part
+        if not isinstance(value, dict):
+            return value  # e.g. `--params training=5`: parameter validation names it
+        merged.update(value)
     return merged
 
 
@@ -37,6 +39,7 @@ HOOKS = (
     RunManifestHook(),
     NodeTimingHook(),
     RunTrackingHook(),
+    RunSummaryHook(),
 )
 
 CONFIG_LOADER_ARGS = {

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_movies_lines, make_ratings_lines, write_archive
+from conftest import KNOWN_ARCHIVES, make_movies_lines, make_ratings_lines, write_archive
 from movielens_sbr.data import movielens
 from movielens_sbr.data.movielens import (
     ARCHIVE_ENV_VAR,
@@ -968,11 +968,13 @@ def test_shared_archive_parses_fast(shared_archive: Path):
     movies = parse_movies(raw.movies)
     elapsed = time.perf_counter() - started
 
-    assert len(ratings) == 487_650
-    assert ratings["user"].min() == 1 and ratings["user"].max() == 2999
-    assert ratings["user"].nunique() == 2999
+    assert ratings["user"].min() == 1
     assert ratings["rating"].between(1, 5).all()
-    assert len(movies) == 3_883
     assert movies["item"].is_unique
-    assert raw.md5 == "de6cf0baa65d646c1e8a83c7072f3433"
-    assert elapsed < 5, f"parsing took {elapsed:.1f} s"
+    expected = KNOWN_ARCHIVES.get(raw.md5)
+    if expected is not None:  # an archive the tests know: its exact counts
+        assert len(ratings) == expected["ratings"]
+        assert ratings["user"].max() == ratings["user"].nunique() == expected["users"]
+        assert len(movies) == expected["movies"]
+    # About 1 s for the half archive on the development machine; the full one is twice that.
+    assert elapsed < 5 * len(ratings) / 487_650, f"parsing took {elapsed:.1f} s"

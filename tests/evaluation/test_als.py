@@ -7,9 +7,13 @@ import pytest
 
 pytest.importorskip("implicit", reason="the implicit library is not installed")
 
-from movielens_sbr.evaluation.baselines import ALS, BASELINES
+from movielens_sbr import methods
+from movielens_sbr.evaluation.baselines import ALS
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.batching import SessionArrays
+
+# Options these tests do not vary (the project's values are in conf/base).
+OPTIONS = {"regularization": 0.01, "iterations": 15, "seed": 0}
 
 
 def arrays_of(sessions: list[list[int]]) -> SessionArrays:
@@ -31,8 +35,8 @@ def group_sessions(n: int, seed: int) -> list[list[int]]:
 
 
 def test_als_is_registered_and_folds_in_a_prefix():
-    assert BASELINES["als"] is ALS
-    als = ALS(arrays_of(group_sessions(200, 0)), 20, factors=2, alpha=10.0, seed=0)  # 2 groups
+    assert methods.get("als").build is ALS
+    als = ALS(arrays_of(group_sessions(200, 0)), 20, **OPTIONS, factors=2, alpha=10.0)  # 2 groups
     als.start(2)
     scores = als.step(np.array([0, 15], dtype=np.int32))
     assert scores.shape == (2, 20)
@@ -55,6 +59,7 @@ def test_als_fold_in_matches_the_closed_form():
         factors=4,
         regularization=regularization,
         alpha=alpha,
+        iterations=15,
         seed=0,
     )
     prefix = [2, 5, 7]
@@ -72,7 +77,7 @@ def test_als_fold_in_matches_the_closed_form():
 def test_als_through_the_evaluator_beats_chance():
     train = arrays_of(group_sessions(200, 2))
     test = arrays_of(group_sessions(20, 3))
-    predictions = evaluate(ALS(train, 20, factors=2, alpha=10.0, seed=0), test, 20)
+    predictions = evaluate(ALS(train, 20, **OPTIONS, factors=2, alpha=10.0), test, 20)
     # The next item is always in the session's group: the top 10 unseen items hold it.
     assert predictions.metrics([10])["recall@10"] == 1.0
 
@@ -82,7 +87,7 @@ def test_als_incremental_fold_in_equals_implicit_recalculate_user(alpha):
     """Rank-one updates per event give the factors implicit recomputes from scratch."""
     import scipy.sparse
 
-    als = ALS(arrays_of(group_sessions(200, 4)), 20, factors=4, alpha=alpha, seed=0)
+    als = ALS(arrays_of(group_sessions(200, 4)), 20, **OPTIONS, factors=4, alpha=alpha)
     prefixes = [[3, 1, 8, 0], [5, 5, 6], [12, 19]]  # the repeated 5 counts once
     lengths = np.array([len(p) for p in prefixes])
     als.start(3)

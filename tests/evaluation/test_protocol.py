@@ -22,7 +22,7 @@ from movielens_sbr.evaluation.protocol import (
     summarise,
 )
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.params import EvaluationParams
+from movielens_sbr.params import ParameterError, config_from_base
 
 
 def arrays_of(sessions: list[list[int]]) -> SessionArrays:
@@ -161,7 +161,13 @@ def test_shuffle_check_hurts_an_order_model_and_not_popularity():
 def test_evaluate_all_on_a_small_chain():
     train = arrays_of(CHAIN)
     test = arrays_of(CHAIN[:4])
-    config = EvaluationParams(ks=[1, 5], n_bootstrap=50, baselines={"pop": {}, "markov": {}})
+    config = config_from_base(
+        "evaluation",
+        ks=[1, 5],
+        n_bootstrap=50,
+        baselines={"pop": {}, "markov": {}},
+        shuffle_check=["markov"],
+    )
     scorers, fit_seconds = fit_baselines(train, 24, config.baselines, seed=0)
     assert set(fit_seconds) == {"pop_fit", "markov_fit"}
     metrics, table = evaluate_all(scorers, train, test, 24, config, seed=0)
@@ -170,8 +176,8 @@ def test_evaluate_all_on_a_small_chain():
     assert metrics["markov"]["coverage@5"] > 0
     protocol = metrics["protocol"]
     assert protocol["ks"] == [1, 5]
-    assert protocol["comparison"] == {}  # no gru4rec among the methods
-    assert set(protocol["shuffle_check"]) == {"markov"}  # gru4rec asked for, not evaluated
+    assert protocol["comparison"] == {}  # no trained method among the methods
+    assert set(protocol["shuffle_check"]) == {"markov"}
     assert set(protocol["seconds"]) == {"pop", "markov", "markov_shuffled", "total"}
     assert isinstance(table, pd.DataFrame)
     assert set(table["method"]) == {"pop", "markov"}
@@ -181,13 +187,15 @@ def test_evaluate_all_on_a_small_chain():
     assert strip == {m: v for m, v in metrics.items() if m != "protocol"}
 
 
-def test_shuffle_check_fits_a_method_that_is_not_evaluated():
+def test_shuffle_check_of_a_method_that_is_not_evaluated_is_refused():
+    """No method is fitted with options that are not configured: the check reruns
+    evaluated methods only."""
+    with pytest.raises(ParameterError, match=r"shuffle_check names \['markov'\], which are not"):
+        config_from_base("evaluation", baselines={"pop": {}}, shuffle_check=["markov"])
     train = arrays_of(CHAIN)
-    test = arrays_of(CHAIN[:4])
-    config = EvaluationParams(ks=[1], n_bootstrap=0, baselines={"pop": {}})
-    scorers, _ = fit_baselines(train, 24, config.baselines, seed=0)
-    metrics, _ = evaluate_all(scorers, train, test, 24, config, seed=0)
-    assert method_names(metrics) == ["pop"]
-    markov = metrics["protocol"]["shuffle_check"]["markov"]["recall@1"]
-    assert markov["ordered"] == 1.0
-    assert markov["shuffled"] < 0.5
+    config = config_from_base(
+        "evaluation", ks=[1], n_bootstrap=0, baselines={"pop": {}}, shuffle_check=["gru4rec"]
+    )
+    scorers, _ = fit_baselines(train, 24, {"pop": {}}, seed=0)  # no gru4rec scorer given
+    with pytest.raises(ValueError, match="not evaluated here"):
+        evaluate_all(scorers, train, arrays_of(CHAIN[:4]), 24, config, seed=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from movielens_sbr.evaluation import report
 from movielens_sbr.evaluation.evaluator import Predictions
 from movielens_sbr.evaluation.protocol import MethodRun, breakdown, summarise
 from movielens_sbr.evaluation.report import plot_link, render
@@ -171,3 +172,22 @@ def test_report_without_intervals_or_comparison():
     assert "No intervals" in text
     assert "No paired comparison" in text
     assert "Not run" in text
+
+
+def test_console_summary_lists_methods_best_first_with_intervals():
+    metrics = {
+        "dataset": {"test_predictions": 10},
+        "pop": {"recall@20": 0.03, "mrr@20": 0.005},
+        "gru4rec": {
+            "recall@20": 0.25,
+            "recall@20_ci_low": 0.23,
+            "recall@20_ci_high": 0.27,
+            "mrr@20": 0.066,
+        },
+        "protocol": {"primary_metric": "recall@20"},
+    }
+    lines = report.console_summary(metrics)
+    assert lines == [
+        "  gru4rec  recall@20 0.2500 [0.2300, 0.2700]  mrr@20 0.0660",
+        "  pop      recall@20 0.0300  mrr@20 0.0050",
+    ]

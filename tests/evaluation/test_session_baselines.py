@@ -171,14 +171,14 @@ def with_tie_break(sums: np.ndarray, train: SessionArrays) -> np.ndarray:
 
 def test_session_knn_scores_the_nearest_session_items():
     train = arrays_of(NEIGHBOURS)
-    nearest = walk(SessionKNN(train, n_items=12, k=1), [0, 1])
+    nearest = walk(SessionKNN(train, n_items=12, k=1, sample_size=None), [0, 1])
     # Only A is a neighbour: its items score cos(A); the others only get popularity.
     sums = np.zeros(12)
     sums[[0, 1, 2, 3]] = COS_A
     np.testing.assert_allclose(nearest, with_tie_break(sums, train), rtol=1e-6)
     assert nearest[4:].max() < nearest[2]
 
-    both = walk(SessionKNN(train, n_items=12, k=2), [0, 1])
+    both = walk(SessionKNN(train, n_items=12, k=2, sample_size=None), [0, 1])
     sums[0] += COS_C
     sums[7:] = COS_C
     np.testing.assert_allclose(both, with_tie_break(sums, train), rtol=1e-6)
@@ -204,20 +204,20 @@ def test_vsknn_recent_items_weigh_more_and_change_the_ranking():
     train = arrays_of([[0, 2], [1, 3, 5]])
     x, y = np.isin(np.arange(6), [0, 2]), np.isin(np.arange(6), [1, 3, 5])
     session = [0, 1]
-    plain = walk(SessionKNN(train, n_items=6), session)
+    plain = walk(SessionKNN(train, n_items=6, k=50, sample_size=None), session)
     expected = with_tie_break(x / np.sqrt(2 * 2) + y / np.sqrt(2 * 3), train)
     np.testing.assert_allclose(plain, expected, rtol=1e-6)
     assert plain[2] > plain[3]
 
     # Weights 1/2 for item 0 and 1 for item 1; |w| = sqrt(1.25).
-    weighted = walk(VSKNN(train, n_items=6), session)
+    weighted = walk(VSKNN(train, n_items=6, k=50, sample_size=None), session)
     cos_x = 0.5 / (np.sqrt(2) * np.sqrt(1.25))
     cos_y = 1.0 / (np.sqrt(3) * np.sqrt(1.25))
     np.testing.assert_allclose(weighted, with_tie_break(x * cos_x + y * cos_y, train), rtol=1e-6)
     assert weighted[3] > weighted[2]
 
     # A repeated item takes its latest position: [0, 1, 0] weighs 0 by 3/3 and 1 by 2/3.
-    repeated = walk(VSKNN(train, n_items=6), [0, 1, 0])
+    repeated = walk(VSKNN(train, n_items=6, k=50, sample_size=None), [0, 1, 0])
     norm = np.sqrt(1 + 4 / 9)
     sums = x / (np.sqrt(2) * norm) + y * (2 / 3) / (np.sqrt(3) * norm)
     np.testing.assert_allclose(repeated, with_tie_break(sums, train), rtol=1e-6)

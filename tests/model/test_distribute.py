@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import gru4rec_config
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, distribution_strategy, train
+from movielens_sbr.model.gru4rec import distribution_strategy, train
 
 N_ITEMS = 40
 
@@ -19,7 +20,7 @@ def sessions() -> SessionArrays:
     return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
 
 
-def config(**changes) -> GRU4RecConfig:
+def config(**changes):
     """Sampled cross-entropy (in-batch and sampled negatives, logQ), as at 85k items."""
     options = {
         "layers": (16,),
@@ -34,7 +35,7 @@ def config(**changes) -> GRU4RecConfig:
         "epochs": 2,
         "seed": 1,
     }
-    return GRU4RecConfig(**{**options, **changes})
+    return gru4rec_config(**{**options, **changes})
 
 
 @pytest.fixture(scope="module")

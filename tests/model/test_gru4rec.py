@@ -6,12 +6,12 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import gru4rec_config
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model import gru4rec
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.gru4rec import (
     CheckpointMismatchError,
-    GRU4RecConfig,
     GRU4RecNetwork,
     GRU4RecScorer,
     build_step_model,
@@ -31,7 +31,7 @@ def chain_sessions(n_sessions: int = 40, length: int = 6, seed: int = 0) -> Sess
 
 @pytest.mark.parametrize("embedding", ["embedding", "onehot"])
 def test_step_model_shapes_and_two_layers(embedding):
-    config = GRU4RecConfig(**{**TINY, "layers": (16, 8)}, embedding=embedding)
+    config = gru4rec_config(**{**TINY, "layers": (16, 8)}, embedding=embedding)
     model = build_step_model(N_ITEMS, config)
     scores, state_0, state_1 = model(
         [np.array([0, 3, 5], np.int32), np.zeros((3, 16), np.float32), np.zeros((3, 8), np.float32)]
@@ -51,7 +51,7 @@ def test_step_model_shapes_and_two_layers(embedding):
 )
 def test_training_learns_a_deterministic_chain(loss, embedding, optimizer):
     sessions = chain_sessions()
-    config = GRU4RecConfig(
+    config = gru4rec_config(
         **TINY,
         epochs=4,
         loss=loss,
@@ -72,7 +72,7 @@ def test_best_epoch_is_kept_by_validation_metric():
     result = train(
         chain_sessions(),
         N_ITEMS,
-        GRU4RecConfig(**TINY, epochs=3),
+        gru4rec_config(**TINY, epochs=3),
         lambda model: {"recall@20": next(scores)},
     )
     assert result.best_epoch == 2
@@ -82,7 +82,7 @@ def test_best_epoch_is_kept_by_validation_metric():
 def test_same_seed_same_weights():
     weights = [
         train(
-            chain_sessions(), N_ITEMS, GRU4RecConfig(**TINY, epochs=1, seed=7)
+            chain_sessions(), N_ITEMS, gru4rec_config(**TINY, epochs=1, seed=7)
         ).model.get_weights()
         for _ in range(2)
     ]
@@ -91,7 +91,7 @@ def test_same_seed_same_weights():
 
 
 def test_scorer_matches_the_model_step_by_step_and_resets_per_batch():
-    model = build_step_model(N_ITEMS, GRU4RecConfig(**TINY))
+    model = build_step_model(N_ITEMS, gru4rec_config(**TINY))
     scorer = GRU4RecScorer(model)
     scorer.start(2)
     first = scorer.step(np.array([1, 2], np.int32))
@@ -107,7 +107,7 @@ def test_scorer_matches_the_model_step_by_step_and_resets_per_batch():
 
 
 def test_saved_model_loads_without_project_code(tmp_path):
-    model = build_step_model(N_ITEMS, GRU4RecConfig(**TINY))
+    model = build_step_model(N_ITEMS, gru4rec_config(**TINY))
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -116,7 +116,7 @@ def test_saved_model_loads_without_project_code(tmp_path):
 
 
 def test_constrained_export_copies_the_tied_weights():
-    network = GRU4RecNetwork(N_ITEMS, GRU4RecConfig(**TINY, embedding="constrained"))
+    network = GRU4RecNetwork(N_ITEMS, gru4rec_config(**TINY, embedding="constrained"))
     step = network.to_step_model()
     embedding = step.get_layer("item_embedding").get_weights()[0]
     assert embedding.shape == (N_ITEMS, 16)  # tied: the embedding has the last layer's size
@@ -129,7 +129,7 @@ def test_constrained_export_copies_the_tied_weights():
 
 def test_invalid_config_is_rejected():
     with pytest.raises(ValueError, match="embedding"):
-        GRU4RecConfig(embedding="bag")
+        gru4rec_config(embedding="bag")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ RESUME_CONFIGS = {
 
 @pytest.mark.parametrize("options", RESUME_CONFIGS.values(), ids=RESUME_CONFIGS.keys())
 def test_interrupted_training_resumes_to_the_uninterrupted_result(tmp_path, options):
-    config = GRU4RecConfig(**TINY, epochs=3, seed=5, **options)
+    config = gru4rec_config(**TINY, epochs=3, seed=5, **options)
     valid = chain_sessions(n_sessions=10, seed=1)
 
     def validate_on_chain(model):
@@ -211,7 +211,7 @@ def test_interrupted_training_resumes_to_the_uninterrupted_result(tmp_path, opti
 
 
 def test_resume_after_the_last_epoch_returns_the_same_model(tmp_path):
-    config = GRU4RecConfig(**TINY, epochs=2)
+    config = gru4rec_config(**TINY, epochs=2)
     first = train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
     again = train(
         chain_sessions(),
@@ -230,7 +230,7 @@ def test_resume_without_checkpoint_starts_from_the_first_epoch(tmp_path):
     result = train(
         chain_sessions(),
         N_ITEMS,
-        GRU4RecConfig(**TINY, epochs=1),
+        gru4rec_config(**TINY, epochs=1),
         checkpoint_dir=tmp_path,
         resume=True,
     )
@@ -239,14 +239,14 @@ def test_resume_without_checkpoint_starts_from_the_first_epoch(tmp_path):
 
 
 def test_resume_refuses_a_checkpoint_of_other_parameters_or_data(tmp_path):
-    config = GRU4RecConfig(**TINY, epochs=1)
+    config = gru4rec_config(**TINY, epochs=1)
     train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
 
     with pytest.raises(CheckpointMismatchError, match=r"learning_rate: 0\.05 -> 0\.1.*resume"):
         train(
             chain_sessions(),
             N_ITEMS,
-            GRU4RecConfig(**{**TINY, "learning_rate": 0.1}, epochs=1),
+            gru4rec_config(**{**TINY, "learning_rate": 0.1}, epochs=1),
             checkpoint_dir=tmp_path,
             resume=True,
         )
@@ -255,7 +255,7 @@ def test_resume_refuses_a_checkpoint_of_other_parameters_or_data(tmp_path):
 
 
 def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    config = GRU4RecConfig(**TINY, epochs=1)
+    config = gru4rec_config(**TINY, epochs=1)
     train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path)
     before = (tmp_path / "last.npz").read_bytes()
 
@@ -265,7 +265,7 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
 
     monkeypatch.setattr(gru4rec.np, "savez", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        train(chain_sessions(), N_ITEMS, GRU4RecConfig(**TINY, epochs=2), checkpoint_dir=tmp_path)
+        train(chain_sessions(), N_ITEMS, gru4rec_config(**TINY, epochs=2), checkpoint_dir=tmp_path)
 
     assert (tmp_path / "last.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.npz"]  # no leftover
@@ -290,7 +290,7 @@ def test_sparse_updates_take_the_row_path_and_match_dense_training(monkeypatch):
     )  # fmt: skip
     dense, sparse = (
         train(
-            chain_sessions(), N_ITEMS, GRU4RecConfig(**options, sparse_updates=flag)
+            chain_sessions(), N_ITEMS, gru4rec_config(**options, sparse_updates=flag)
         ).model.get_weights()
         for flag in (False, True)
     )

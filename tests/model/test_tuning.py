@@ -5,8 +5,8 @@ import optuna
 import pandas as pd
 import pytest
 
+from conftest import gru4rec_config
 from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig
 from movielens_sbr.model.tuning import apply, base_values, best_options, suggest, tune
 
 SPACE = {
@@ -28,7 +28,7 @@ def test_suggest_draws_each_kind_of_option_within_its_range():
 
 
 def test_apply_turns_layer_size_into_one_layer():
-    config = apply(GRU4RecConfig(layers=(64, 32)), {"layer_size": 16, "dropout_hidden": 0.3})
+    config = apply(gru4rec_config(layers=(64, 32)), {"layer_size": 16, "dropout_hidden": 0.3})
     assert config.layers == (16,)
     assert config.dropout_hidden == 0.3
 
@@ -47,7 +47,7 @@ def test_tune_runs_the_trials_and_scores_them_on_the_validation_callback():
         seen_models.append(model)
         return {"recall@20": 0.1 * len(seen_models)}  # later epochs look better
 
-    base = GRU4RecConfig(layers=(4,), embedding_dim=4, batch_size=3, epochs=2, seed=1)
+    base = gru4rec_config(layers=(4,), embedding_dim=4, batch_size=3, epochs=2, seed=1)
     trials = tune(tiny_sessions(), 12, base, SPACE, validate, n_trials=3, time_budget_s=600, seed=0)
     assert len(trials) == 3
     assert set(trials["state"]) <= {"complete", "pruned"}
@@ -62,7 +62,7 @@ def test_tune_runs_the_trials_and_scores_them_on_the_validation_callback():
 
 
 def test_the_first_trial_is_the_base_configuration():
-    base = GRU4RecConfig(
+    base = gru4rec_config(
         layers=(8,), embedding_dim=4, batch_size=3, epochs=1, learning_rate=0.05, seed=1
     )
     trials = tune(
@@ -83,7 +83,7 @@ def test_the_first_trial_is_the_base_configuration():
 
 
 def test_base_values_leave_out_what_the_space_cannot_hold():
-    base = GRU4RecConfig(layers=(16, 8), learning_rate=0.5, batch_size=3, loss="bpr_max")
+    base = gru4rec_config(layers=(16, 8), learning_rate=0.5, batch_size=3, loss="bpr_max")
     # Two layers have no layer_size; 0.5 lies outside [0.01, 0.1].
     assert base_values(base, SPACE) == {"loss": "bpr_max", "batch_size": 3}
 
@@ -92,7 +92,7 @@ def test_tune_with_the_same_seed_samples_the_same_options():
     def validate(model):
         return {"recall@20": float(np.asarray(model.get_layer("scores").bias).sum() % 1)}
 
-    base = GRU4RecConfig(layers=(4,), embedding_dim=4, batch_size=3, epochs=1, seed=1)
+    base = gru4rec_config(layers=(4,), embedding_dim=4, batch_size=3, epochs=1, seed=1)
     runs = [
         tune(tiny_sessions(), 12, base, SPACE, validate, n_trials=2, time_budget_s=600, seed=5)
         for _ in range(2)

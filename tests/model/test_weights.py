@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from movielens_sbr.model.gru4rec import GRU4RecConfig, build_step_model
+from conftest import gru4rec_config
+from movielens_sbr.model.gru4rec import build_step_model
 from movielens_sbr.model.weights import StepWeights
 
 
@@ -25,9 +26,9 @@ def randomised(model: keras.Model) -> keras.Model:
 @pytest.mark.parametrize(
     "config",
     [
-        GRU4RecConfig(layers=(8, 6, 4), embedding="onehot"),
-        GRU4RecConfig(layers=(7, 7), embedding="embedding", embedding_dim=5),
-        GRU4RecConfig(layers=(6,), embedding="constrained"),
+        gru4rec_config(layers=(8, 6, 4), embedding="onehot"),
+        gru4rec_config(layers=(7, 7), embedding="embedding", embedding_dim=5),
+        gru4rec_config(layers=(6,), embedding="constrained"),
     ],
     ids=lambda c: c.embedding,
 )
@@ -48,7 +49,7 @@ def test_read_gives_every_layer_keras_holds(config, tmp_path):
 
 
 def test_reading_does_not_import_tensorflow(tmp_path):
-    randomised(build_step_model(30, GRU4RecConfig(layers=(6,)))).save(tmp_path / "m.keras")
+    randomised(build_step_model(30, gru4rec_config(layers=(6,)))).save(tmp_path / "m.keras")
     code = (
         "import sys\n"
         "from movielens_sbr.model.weights import StepWeights\n"
@@ -62,7 +63,7 @@ def test_reading_does_not_import_tensorflow(tmp_path):
 
 
 def test_a_file_laid_out_differently_is_refused(tmp_path):
-    model = randomised(build_step_model(30, GRU4RecConfig(layers=(6,))))
+    model = randomised(build_step_model(30, gru4rec_config(layers=(6,))))
     model.save(tmp_path / "model.keras")
     # The same weights under a config that claims wider GRU units: shapes disagree.
     with zipfile.ZipFile(tmp_path / "model.keras") as archive:

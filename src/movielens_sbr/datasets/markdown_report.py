@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from kedro.io.core import get_filepath_str
@@ -17,6 +18,9 @@ class MarkdownReportDataset(TextDataset):
     saved at ``<dir>/report.md/<version>/report.md`` can link
     ``../../metrics.png/{save_version}/metrics.png`` and reach the plot saved by the same
     run. Without versioning such links become ``metrics.png`` (the plot beside the report).
+    ``{project_root}`` becomes the relative path from the report to the project folder (the
+    working directory of the run, against which the catalog's relative paths resolve), so
+    a link to the project's docs works at any depth (``data/<dataset>/...``, experiments).
     """
 
     def save(self, data: str) -> None:
@@ -29,6 +33,9 @@ class MarkdownReportDataset(TextDataset):
         # and wrapping twice would run the version checks (and the project's atomic
         # staging) around an inner save as well.
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        if self._protocol == "file":
+            folder = os.path.dirname(os.path.abspath(save_path))
+            data = data.replace("{project_root}", os.path.relpath(os.getcwd(), folder))
         with self._fs.open(save_path, **self._fs_open_args_save) as file:
             file.write(data)
         self._invalidate_cache()

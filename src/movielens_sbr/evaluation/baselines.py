@@ -127,14 +127,14 @@ class SequentialRules:
     Every pair (a at position i, b at position j) of one session with 0 < j - i <= steps
     adds 1 / (j - i) to rule a -> b (session-rec's "div" weighting; no rule pruning). The
     score of b is the rule weight from the current (last) item; popularity, scaled below
-    the smallest nonzero weight, orders the items without a rule. The default ``steps``
-    (20; session-rec uses 10) is the best of {5, 10, 20, 50} on the ML-1M validation split
-    (docs/evaluation.md, "Baselines").
+    the smallest nonzero weight, orders the items without a rule. The configured ``steps``
+    (20 in conf/base; session-rec uses 10) is the best of {5, 10, 20, 50} on the ML-1M
+    validation split (docs/evaluation.md, "Baselines").
     """
 
     name = "sr"
 
-    def __init__(self, train: SessionArrays, n_items: int, *, steps: int = 20):
+    def __init__(self, train: SessionArrays, n_items: int, *, steps: int):
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
         session = _session_of_event(train)
@@ -166,13 +166,13 @@ class ItemKNN:
     ``sim_ij = C_ij / sqrt(n_i n_j)`` (binary incidence, so repeats do not count; no
     self-similarity). Each row keeps its ``neighbors`` largest similarities (None keeps
     all). The score is the similarity row of the current item; popularity, scaled below
-    the smallest kept similarity, orders the rest. The default of 50 neighbours is the best
+    the smallest kept similarity, orders the rest. The configured 50 neighbours are the best
     of {20, 50, 100, all} on the ML-1M validation split (docs/evaluation.md, "Baselines").
     """
 
     name = "iknn"
 
-    def __init__(self, train: SessionArrays, n_items: int, *, neighbors: int | None = 50):
+    def __init__(self, train: SessionArrays, n_items: int, *, neighbors: int | None):
         incidence = _incidence(train, n_items)
         cooccurrence = incidence.T @ incidence  # exact: float32 counts stay far below 2**24
         support = np.sqrt(np.diag(cooccurrence).astype(np.float64))
@@ -211,11 +211,11 @@ class SessionKNN:
     time, so pass start times to get the paper's recency sampling. Similarities are
     cosine on the whole session (no idf, no similarity caching).
 
-    Defaults (k=50, no sampling) are the best on the ML-1M validation split of k in
+    The configured options (k=50, no sampling) are the best on the ML-1M validation split of k in
     {20, 50, 100} x sample_size in {500, 1000, all}, for SKNN and V-SKNN alike
     (docs/evaluation.md, "Baselines"): with only ~4.6k training sessions, sampling
     (session-rec: 500 or 1000) only loses neighbours, so ``recency`` does not matter with
-    the defaults.
+    these options.
 
     Vectorisation: per active session the dot products with all training sessions are
     kept in a ``[n_sessions, n_train]`` array and updated by one incidence column per
@@ -230,8 +230,8 @@ class SessionKNN:
         train: SessionArrays,
         n_items: int,
         *,
-        k: int = 50,
-        sample_size: int | None = None,
+        k: int,
+        sample_size: int | None,
         recency: np.ndarray | None = None,
     ):
         if k < 1:
@@ -337,11 +337,11 @@ class ALS:
         train: SessionArrays,
         n_items: int,
         *,
-        factors: int = 64,
-        regularization: float = 0.01,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        seed: int = 0,
+        factors: int,
+        regularization: float,
+        alpha: float,
+        iterations: int,
+        seed: int,
     ):
         import scipy.sparse
         from implicit.cpu.als import AlternatingLeastSquares
@@ -395,31 +395,3 @@ class ALS:
             self.system[:n] += (self.alpha - 1.0) * y[:, :, None] * y[:, None, :]
             user = np.linalg.solve(self.system[:n], self.rhs[:n, :, None])[:, :, 0]
         return user.astype(np.float32) @ self.item_factors.T
-
-
-BASELINES = {
-    cls.name: cls
-    for cls in (
-        Popularity,
-        Markov,
-        SessionPopularity,
-        SequentialRules,
-        ItemKNN,
-        SessionKNN,
-        VSKNN,
-        ALS,
-    )
-}
-"""Every baseline by the name used in parameters_evaluation.yml and in the metrics."""
-
-
-def build_baseline(
-    name: str, train: SessionArrays, n_items: int, options: dict | None = None, seed: int = 0
-):
-    """Fit baseline ``name`` on ``train`` with ``options``; one with randomness (a ``seed``
-    argument, e.g. ALS) gets ``seed``, so every caller fits the same model as the evaluation."""
-    import inspect
-
-    cls = BASELINES[name]
-    seeded = {"seed": seed} if "seed" in inspect.signature(cls).parameters else {}
-    return cls(train, n_items, **(options or {}), **seeded)

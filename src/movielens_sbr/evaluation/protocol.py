@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from movielens_sbr import methods
 from movielens_sbr.evaluation.bootstrap import (
     percentile_interval,
     resample_counts,
@@ -86,7 +87,7 @@ def summarise(
     n_bootstrap: int,
     seed: int,
     confidence: float = 0.95,
-    reference: str = "gru4rec",
+    reference: str | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict]:
     """Metrics per method with bootstrap intervals, and the paired comparison.
 
@@ -95,8 +96,12 @@ def summarise(
     lists, then ``<metric>_ci_low`` / ``<metric>_ci_high`` for every ranking metric.
     The comparison is ``reference`` minus the baseline with the best primary metric
     (chosen on the test point estimates, so it describes this test set), with the
-    interval of the difference from the same resamples (paired).
+    interval of the difference from the same resamples (paired). By default the reference
+    is the first trained method among the runs (``methods``); none: no comparison.
     """
+    if reference is None:
+        trained = set(methods.names(trained=True))
+        reference = next((run.name for run in runs if run.name in trained), None)
     top_k = max(ks)
     percentile = popularity_percentile(item_counts)
     sums = {
@@ -127,7 +132,7 @@ def summarise(
 
     comparison: dict = {}
     baselines = [run.name for run in runs if run.name != reference]
-    if reference in sums and baselines:
+    if reference is not None and reference in sums and baselines:
         key = primary_metric(ks)
         best = max(baselines, key=lambda name: metrics[name][key])
         names = sums[reference].names
@@ -252,12 +257,10 @@ def fit_baselines(
 
     Baselines with randomness (a ``seed`` argument) get the global seed.
     """
-    from movielens_sbr.evaluation.baselines import build_baseline
-
     scorers, seconds = [], {}
     for name, options in baselines.items():
         started = time.perf_counter()
-        scorers.append(build_baseline(name, train, n_items, options, seed))
+        scorers.append(methods.get(name).fit(train, n_items, options, seed))
         seconds[f"{name}_fit"] = round(time.perf_counter() - started, 3)
     return scorers, seconds
 
@@ -296,19 +299,18 @@ def evaluate_all(
         n_positions=config.breakdown_positions,
         length_edges=config.length_buckets,
     )
-    # A method of the check that is not evaluated is fitted with its default options;
-    # gru4rec can only come from the scorers.
+    # The shuffle check reruns evaluated methods only (the parameters check that it names
+    # no other), so no method is ever fitted with options that are not configured.
     by_name = {scorer.name: scorer for scorer in scorers}
-    missing = {
-        name: {} for name in config.shuffle_check if name not in by_name and name != "gru4rec"
-    }
-    extra = fit_baselines(train, n_items, missing, seed)[0]
-    by_name.update({scorer.name: scorer for scorer in extra})
+    missing = [name for name in config.shuffle_check if name not in by_name]
+    if missing:
+        raise ValueError(
+            f"evaluation.shuffle_check names {missing}, which are not evaluated here "
+            f"(evaluated: {sorted(by_name)})"
+        )
     ordered = dict(metrics)
-    for run in run_methods(extra, test, n_items, **common):
-        ordered[run.name] = run.predictions.metrics(config.ks, config.ties)
     shuffled_runs = run_methods(
-        [by_name[name] for name in config.shuffle_check if name in by_name],
+        [by_name[name] for name in config.shuffle_check],
         shuffle_within_sessions(test, seed + 1),
         n_items,
         **common,

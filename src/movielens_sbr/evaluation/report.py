@@ -20,6 +20,21 @@ def plot_link(filename: str) -> str:
     return f"../../{filename}/{VERSION_PLACEHOLDER}/{filename}"
 
 
+def console_summary(metrics: dict) -> list[str]:
+    """Plain-text lines for the end of a run: each method's primary metric (with its
+    interval) and MRR at the same K, best first."""
+    protocol = metrics.get("protocol", {})
+    primary = protocol.get("primary_metric", "recall@20")
+    mrr = "mrr@" + primary.split("@")[1]
+    methods = sorted(method_names(metrics), key=lambda m: -metrics[m].get(primary, -1.0))
+    width = max((len(m) for m in methods), default=0)
+    return [
+        f"  {method:<{width}}  {primary} {_with_interval(metrics[method], primary)}  "
+        f"{mrr} {_number(metrics[method].get(mrr))}"
+        for method in methods
+    ]
+
+
 def _number(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -266,7 +281,7 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
         "",
         f"Data: `{dataset.get('archive', '?')}` (MD5 `{dataset.get('archive_md5', '?')}`). "
         "How the protocol works and what it shows: "
-        "[docs/evaluation.md](../../../../docs/evaluation.md).",
+        "[docs/evaluation.md]({project_root}/docs/evaluation.md).",
         "",
         f"## Methods at K = {k}",
         "",

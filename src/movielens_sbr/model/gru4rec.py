@@ -26,50 +26,48 @@ from tqdm.auto import tqdm
 
 from movielens_sbr.model.batching import LaneSchedule, SessionArrays, lane_schedule
 from movielens_sbr.model.losses import (
-    LOSSES,
     bpr_max,
     full_cross_entropy,
     sample_negatives,
     sampled_cross_entropy,
 )
 from movielens_sbr.model.optimizers import AdagradMomentum
+from movielens_sbr.params import EMBEDDINGS, LOSSES, OPTIMIZERS
 
 logger = logging.getLogger(__name__)
-
-EMBEDDING_MODES = ("embedding", "onehot", "constrained")
-OPTIMIZERS = ("adagrad", "adam")
 
 
 @dataclass(frozen=True)
 class GRU4RecConfig:
-    """Every training choice of the model (see conf/base/parameters_training.yml)."""
+    """Every training choice of the model: the ``training`` section of
+    conf/base/parameters_training.yml (its one source: no defaults here) and the seed."""
 
-    layers: tuple[int, ...] = (256,)
+    layers: tuple[int, ...]
     # "constrained" ties the output item weights to the input embedding (GRU4Rec's best
     # setting); its embedding size is the last layer's size.
-    embedding: str = "embedding"
-    embedding_dim: int = 256
-    dropout_embedding: float = 0.0
-    dropout_hidden: float = 0.0
-    loss: str = "cross_entropy"
-    n_sample: int = 2048
-    sample_alpha: float = 0.5
-    logq: float = 1.0
-    bpreg: float = 1.0
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
-    momentum: float = 0.0
-    batch_size: int = 128
-    epochs: int = 10
-    steps_per_call: int = 64
-    jit_compile: bool = False
-    sparse_updates: bool = False
-    selection_metric: str = "recall@20"
-    seed: int = 42
+    embedding: str
+    embedding_dim: int
+    dropout_embedding: float
+    dropout_hidden: float
+    loss: str
+    n_sample: int
+    sample_alpha: float
+    logq: float
+    bpreg: float
+    optimizer: str
+    learning_rate: float
+    momentum: float
+    batch_size: int
+    epochs: int
+    steps_per_call: int
+    jit_compile: bool
+    sparse_updates: bool
+    selection_metric: str
+    seed: int
 
     def __post_init__(self):
         for name, allowed in (
-            ("embedding", EMBEDDING_MODES),
+            ("embedding", EMBEDDINGS),
             ("optimizer", OPTIMIZERS),
             ("loss", LOSSES),
         ):

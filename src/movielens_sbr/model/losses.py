@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-LOSSES = ("cross_entropy", "sampled_cross_entropy", "bpr_max")
 _NEG_INF = -1e9
 
 

@@ -41,32 +41,32 @@ from movielens_sbr.model.losses import (
     sampled_softmax_cross_entropy,
     sequence_binary_cross_entropy,
 )
+from movielens_sbr.params import SASREC_LOSSES
 
 logger = logging.getLogger(__name__)
 
-SASREC_LOSSES = ("cross_entropy", "sampled_cross_entropy", "bce")
 PADDING = -1
 
 
 @dataclass(frozen=True)
 class SASRecConfig:
-    """Every training choice of the model (see conf/base/parameters_sasrec.yml)."""
+    """Every training choice of the model; the values are in conf/base/parameters_sasrec.yml."""
 
-    max_len: int = 200
-    hidden_size: int = 64
-    n_heads: int = 1
-    n_blocks: int = 2
-    dropout: float = 0.2
-    loss: str = "cross_entropy"
-    n_sample: int = 256
-    sample_alpha: float = 0.0
-    logq: float = 1.0
-    learning_rate: float = 0.001
-    batch_size: int = 128
-    epochs: int = 20
-    patience: int = 3
-    selection_metric: str = "recall@20"
-    seed: int = 42
+    max_len: int
+    hidden_size: int
+    n_heads: int
+    n_blocks: int
+    dropout: float
+    loss: str
+    n_sample: int
+    sample_alpha: float
+    logq: float
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    patience: int
+    selection_metric: str
+    seed: int
 
     def __post_init__(self):
         if self.loss not in SASREC_LOSSES:

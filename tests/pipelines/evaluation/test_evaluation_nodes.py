@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from movielens_sbr.params import base_section
 from movielens_sbr.pipelines.evaluation.nodes import (
     evaluate_methods,
     plot_breakdown,
@@ -11,16 +12,24 @@ from movielens_sbr.pipelines.evaluation.nodes import (
 )
 from movielens_sbr.pipelines.training.nodes import train_gru4rec
 
-PARAMS = {"ks": [1, 10], "n_examples": 2, "n_recommendations": 3, "n_bootstrap": 50}
+PARAMS = base_section(
+    "evaluation",
+    ks=[1, 10],
+    n_examples=2,
+    n_recommendations=3,
+    n_bootstrap=50,
+    baselines={"pop": {}, "markov": {}},
+    shuffle_check=["gru4rec", "markov"],
+)
 
 
 def test_evaluation_outputs(splits, movies):
     train, valid, test, item_index, statistics = splits
-    model, _ = train_gru4rec(
-        train, valid, item_index, {"epochs": 1, "layers": [8], "batch_size": 4}, seed=0
-    )
+    tiny = base_section("training", epochs=1, layers=[8], batch_size=4)
+    model, _ = train_gru4rec(train, valid, item_index, tiny, seed=0)
+    archive = {"source": "x.zip", "md5": "m"}
     metrics, breakdown = evaluate_methods(
-        model, train, test, item_index, statistics, {"source": "x.zip", "md5": "m"}, PARAMS, 0
+        train, test, item_index, statistics, archive, PARAMS, 0, gru4rec_model=model
     )
     assert set(metrics) == {"gru4rec", "pop", "markov", "dataset", "protocol"}
     point = {f"{m}@{k}" for m in ("recall", "mrr", "ndcg") for k in (1, 10)}

@@ -4,12 +4,14 @@ import pytest
 
 from conftest import make_movies_lines, make_ratings_lines
 from movielens_sbr.data.movielens import ParseError, RawArchive
-from movielens_sbr.params import ParameterError
+from movielens_sbr.params import ParameterError, base_section
 from movielens_sbr.pipelines.ingestion.nodes import (
     describe_archive,
     parse_movies_node,
     parse_ratings_node,
 )
+
+INGESTION = base_section("ingestion")  # ml-1m
 
 
 def raw_archive(ratings_lines: list[str]) -> RawArchive:
@@ -24,8 +26,8 @@ def raw_archive(ratings_lines: list[str]) -> RawArchive:
 def test_nodes_parse_the_archive_and_describe_it():
     ratings_lines = make_ratings_lines(n_users=5)
     archive = raw_archive(ratings_lines)
-    ratings, ratings_report = parse_ratings_node(archive, {})
-    movies, movies_report = parse_movies_node(archive, {})
+    ratings, ratings_report = parse_ratings_node(archive, INGESTION)
+    movies, movies_report = parse_movies_node(archive, INGESTION)
     summary = describe_archive(archive, ratings, movies, ratings_report, movies_report)
     assert len(ratings) == len(ratings_lines)
     assert summary["users"] == 5
@@ -40,10 +42,10 @@ def test_bad_line_fails_by_default_and_is_skipped_on_request():
     archive = raw_archive([*lines[:5], "1::2::7::978300760", *lines[5:]])
 
     with pytest.raises(ParseError, match=r"fixture\.zip: ratings\.dat, line 6: Rating 7"):
-        parse_ratings_node(archive, {})
+        parse_ratings_node(archive, INGESTION)
 
-    ratings, report = parse_ratings_node(archive, {"on_bad_lines": "skip"})
-    movies, movies_report = parse_movies_node(archive, {"on_bad_lines": "skip"})
+    ratings, report = parse_ratings_node(archive, {**INGESTION, "on_bad_lines": "skip"})
+    movies, movies_report = parse_movies_node(archive, {**INGESTION, "on_bad_lines": "skip"})
     summary = describe_archive(archive, ratings, movies, report, movies_report)
     assert len(ratings) == len(lines)
     assert summary["skipped_lines"] == {"ratings.dat": 1, "movies.dat": 0}
@@ -52,7 +54,9 @@ def test_bad_line_fails_by_default_and_is_skipped_on_request():
 
 def test_bad_ingestion_parameter_is_named():
     with pytest.raises(ParameterError, match=r"ingestion\.on_bad_lines"):
-        parse_ratings_node(raw_archive(make_ratings_lines(n_users=2)), {"on_bad_lines": "drop"})
+        parse_ratings_node(
+            raw_archive(make_ratings_lines(n_users=2)), {**INGESTION, "on_bad_lines": "drop"}
+        )
 
 
 def test_nodes_dispatch_on_the_archive_dataset():
@@ -65,12 +69,12 @@ def test_nodes_dispatch_on_the_archive_dataset():
         md5="",
         dataset="yoochoose",
     )
-    ratings, ratings_report = parse_ratings_node(clicks, {"dataset": "yoochoose"})
-    movies, movies_report = parse_movies_node(clicks, {"dataset": "yoochoose"})
+    ratings, ratings_report = parse_ratings_node(clicks, {**INGESTION, "dataset": "yoochoose"})
+    movies, movies_report = parse_movies_node(clicks, {**INGESTION, "dataset": "yoochoose"})
     summary = describe_archive(clicks, ratings, movies, ratings_report, movies_report)
 
     assert summary["dataset"] == "yoochoose"
     assert summary["skipped_lines"] == {"yoochoose-clicks.dat": 0, "items": 0}
     assert summary["movies"] == ratings["item"].nunique()
     with pytest.raises(ValueError, match=r"reads 'yoochoose'.*--env ml-1m"):
-        parse_ratings_node(clicks, {"dataset": "ml-1m"})
+        parse_ratings_node(clicks, INGESTION)

@@ -3,7 +3,7 @@
 import pytest
 
 from movielens_sbr.data.sessions import EmptyDataError
-from movielens_sbr.params import ParameterError
+from movielens_sbr.params import ParameterError, base_section
 from movielens_sbr.pipelines.sessions.nodes import (
     build_session_events,
     plot_events_per_day,
@@ -24,7 +24,9 @@ def test_split_outputs_are_consistent(splits):
 
 
 def test_session_ids_are_dense_and_in_time_order(ratings):
-    events, log = build_session_events(ratings, {"min_item_support": 2}, seed=0)
+    events, log = build_session_events(
+        ratings, base_section("sessions", min_item_support=2), seed=0
+    )
     ids = events["session_id"].to_numpy()
     assert ids.min() == 0 and len(set(ids)) == ids.max() + 1
     assert (ids[1:] >= ids[:-1]).all()
@@ -33,23 +35,25 @@ def test_session_ids_are_dense_and_in_time_order(ratings):
 
 def test_min_rating_that_removes_everything_names_the_parameter(ratings):
     with pytest.raises(EmptyDataError, match="min_rating"):
-        build_session_events(ratings[ratings["rating"] < 5], {"min_rating": 5}, seed=0)
+        build_session_events(
+            ratings[ratings["rating"] < 5], base_section("sessions", min_rating=5), seed=0
+        )
 
 
 def test_unknown_parameter_is_rejected(ratings):
     with pytest.raises(ParameterError, match=r"sessions\.gap"):
-        build_session_events(ratings, {"gap": 5}, seed=0)
+        build_session_events(ratings, base_section("sessions", gap=5), seed=0)
 
 
 def test_plots_are_figures(splits, ratings):
-    events, _ = build_session_events(ratings, {"min_item_support": 2}, seed=0)
+    events, _ = build_session_events(ratings, base_section("sessions", min_item_support=2), seed=0)
     assert plot_session_lengths(events).axes
     assert plot_events_per_day(events, splits[4]).axes
 
 
 def test_min_item_support_that_removes_everything_names_filters_and_counts(ratings):
     with pytest.raises(EmptyDataError) as caught:
-        build_session_events(ratings, {"min_item_support": 10**6}, seed=0)
+        build_session_events(ratings, base_section("sessions", min_item_support=10**6), seed=0)
 
     message = str(caught.value)
     assert "min_item_support=1000000" in message
@@ -60,7 +64,7 @@ def test_min_item_support_that_removes_everything_names_filters_and_counts(ratin
 
 def test_skipped_input_lines_reach_the_split_statistics(ratings):
     summary = {"skipped_lines": {"ratings.dat": 3, "movies.dat": 1}}
-    params = {"min_item_support": 2}
+    params = base_section("sessions", min_item_support=2)
     events, log = build_session_events(ratings, params, 0, summary)
     *_, statistics = split_sessions(events, log, params)
 

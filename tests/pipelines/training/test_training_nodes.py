@@ -2,9 +2,10 @@
 
 import numpy as np
 
+from movielens_sbr.params import base_section
 from movielens_sbr.pipelines.training.nodes import plot_training_history, train_gru4rec
 
-TINY = {"epochs": 2, "layers": [8], "embedding_dim": 8, "batch_size": 4}
+TINY = base_section("training", epochs=2, layers=[8], embedding_dim=8, batch_size=4)
 
 
 def test_train_node_returns_a_model_and_its_history(splits):

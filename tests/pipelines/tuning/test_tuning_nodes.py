@@ -2,9 +2,10 @@
 
 import pytest
 
+from movielens_sbr.params import base_section
 from movielens_sbr.pipelines.tuning.nodes import plot_tuning, search_hyperparameters
 
-TRAINING = {"epochs": 9, "layers": [8], "embedding_dim": 8, "batch_size": 4}
+TRAINING = base_section("training", epochs=9, layers=[8], embedding_dim=8, batch_size=4)
 TUNING = {
     "n_trials": 2,
     "epochs": 1,

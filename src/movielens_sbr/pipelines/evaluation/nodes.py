@@ -1,10 +1,11 @@
-"""Evaluation nodes: the model and baselines on the test split, plots, example recommendations."""
+"""Evaluation nodes: the trained models and baselines on the test split, plots, examples."""
 
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from movielens_sbr import methods
 from movielens_sbr.evaluation import protocol, report
 from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import EvaluationParams, validate_section
@@ -16,7 +17,6 @@ Figure = Any  # a matplotlib Figure
 
 
 def evaluate_methods(
-    gru4rec_model: Any,
     train_sessions: pd.DataFrame,
     test_sessions: pd.DataFrame,
     item_index: pd.DataFrame,
@@ -24,21 +24,23 @@ def evaluate_methods(
     archive_summary: dict,
     params: dict,
     seed: int,
+    **models: Any,
 ) -> tuple[dict, pd.DataFrame]:
-    """GRU4Rec and the baselines on the same test predictions: metrics and breakdowns.
+    """Every trained method and the baselines on the same test predictions: metrics and
+    breakdowns. ``models`` holds each trained method's model by its dataset name
+    (``<name>_model``, see ``movielens_sbr.methods``).
 
     Returns ``metrics`` (method -> metrics with intervals, plus ``protocol`` and
     ``dataset``) and the table by prediction position and session length.
     """
-    from movielens_sbr.model.gru4rec import GRU4RecScorer
-
     config: EvaluationParams = validate_section("evaluation", params)
     n_items = len(item_index)
     train = SessionArrays.from_frame(train_sessions)
     test = SessionArrays.from_frame(test_sessions)
+    trained = [method.from_model(models[method.model_dataset]) for method in methods.trained()]
     baselines, fit_seconds = protocol.fit_baselines(train, n_items, config.baselines, seed)
     metrics, breakdown = protocol.evaluate_all(
-        [GRU4RecScorer(gru4rec_model), *baselines], train, test, n_items, config, seed
+        [*trained, *baselines], train, test, n_items, config, seed
     )
     metrics["protocol"]["seconds"].update(fit_seconds)
     metrics["dataset"] = {
@@ -80,14 +82,15 @@ def write_report(metrics: dict, evaluation_breakdown: pd.DataFrame, split_statis
 
 
 def recommend_examples(
-    gru4rec_model: Any,
+    model: Any,
     test_sessions: pd.DataFrame,
     item_index: pd.DataFrame,
     movies: pd.DataFrame,
     params: dict,
     seed: int,
 ) -> pd.DataFrame:
-    """Top-N next movies, with titles, for a few test sessions (seeded choice).
+    """Top-N next movies of the first trained method (``model``, see
+    ``movielens_sbr.methods``), with titles, for a few test sessions (seeded choice).
 
     Each example shows the session's first half as the history and its true next movie.
     """
@@ -98,7 +101,7 @@ def recommend_examples(
     candidates = lengths.index[lengths >= 4].to_numpy()
     rng = np.random.default_rng(seed)
     chosen = rng.choice(candidates, size=min(config.n_examples, len(candidates)), replace=False)
-    recommender = Recommender(gru4rec_model, item_index, movies)
+    recommender = Recommender(model, item_index, movies)
     titles = recommender.titles
     rows = []
     for session_id in np.sort(chosen):

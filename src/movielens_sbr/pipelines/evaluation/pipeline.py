@@ -3,6 +3,7 @@ example recommendations."""
 
 from kedro.pipeline import Node, Pipeline
 
+from movielens_sbr import methods
 from movielens_sbr.pipelines.evaluation.nodes import (
     evaluate_methods,
     plot_breakdown,
@@ -13,20 +14,22 @@ from movielens_sbr.pipelines.evaluation.nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
+    models = [method.model_dataset for method in methods.trained()]
     return Pipeline(
         [
             Node(
                 evaluate_methods,
-                [
-                    "gru4rec_model",
-                    "train_sessions",
-                    "test_sessions",
-                    "item_index",
-                    "split_statistics",
-                    "archive_summary",
-                    "params:evaluation",
-                    "params:seed",
-                ],
+                {
+                    "train_sessions": "train_sessions",
+                    "test_sessions": "test_sessions",
+                    "item_index": "item_index",
+                    "split_statistics": "split_statistics",
+                    "archive_summary": "archive_summary",
+                    "params": "params:evaluation",
+                    "seed": "params:seed",
+                    # Every trained method's model (movielens_sbr.methods).
+                    **{model: model for model in models},
+                },
                 ["metrics", "evaluation_breakdown"],
                 name="evaluate_methods",
             ),
@@ -53,7 +56,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 recommend_examples,
                 [
-                    "gru4rec_model",
+                    models[0],  # the first trained method
                     "test_sessions",
                     "item_index",
                     "movies",

@@ -11,11 +11,11 @@ from movielens_sbr.data.movielens import RawArchive, dataset_spec
 from movielens_sbr.params import IngestionParams, validate_section
 
 
-def _config(archive: RawArchive, params: dict | None) -> IngestionParams:
-    config: IngestionParams = validate_section("ingestion", params or {})
+def _config(archive: RawArchive, params: dict) -> IngestionParams:
+    config: IngestionParams = validate_section("ingestion", params)
     # The catalog (globals.yml) and the parameters name the dataset separately; both
     # come from the same Kedro environment, and a mismatch would mislabel every output.
-    if params and "dataset" in params and config.dataset != archive.dataset:
+    if config.dataset != archive.dataset:
         raise ValueError(
             f"ingestion.dataset is {config.dataset!r} but the catalog's movielens_archive "
             f"reads {archive.dataset!r}: switch datasets with `kedro run --env "
@@ -24,9 +24,7 @@ def _config(archive: RawArchive, params: dict | None) -> IngestionParams:
     return config
 
 
-def parse_ratings_node(
-    archive: RawArchive, params: dict | None = None
-) -> tuple[pd.DataFrame, dict]:
+def parse_ratings_node(archive: RawArchive, params: dict) -> tuple[pd.DataFrame, dict]:
     """Events -> user, item, rating, timestamp; and what was skipped."""
     config = _config(archive, params)
     ratings, report = parse_dataset_ratings(
@@ -35,7 +33,7 @@ def parse_ratings_node(
     return ratings, report.as_dict()
 
 
-def parse_movies_node(archive: RawArchive, params: dict | None = None) -> tuple[pd.DataFrame, dict]:
+def parse_movies_node(archive: RawArchive, params: dict) -> tuple[pd.DataFrame, dict]:
     """Titles -> item, title, year, genres; and what was skipped."""
     config = _config(archive, params)
     movies, report = parse_dataset_movies(archive, config.on_bad_lines, config.max_skipped_fraction)
