@@ -14,7 +14,9 @@ from pathlib import Path
 
 import click
 
-METHOD_HELP = "gru4rec (default) or a baseline: pop, markov, spop, sr, iknn, sknn, vsknn, als"
+METHOD_HELP = (
+    "gru4rec (default), sasrec or a baseline: pop, markov, spop, sr, iknn, sknn, vsknn, als"
+)
 
 
 def _load(ctx: click.Context, model: str | None):
@@ -135,12 +137,12 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
 @click.option("-n", "n", type=int, default=10, show_default=True)
 @click.option(
     "--method",
-    type=click.Choice(["embedding", "iknn", "als"]),
+    type=click.Choice(["embedding", "iknn", "als", "sasrec"]),
     default="embedding",
     show_default=True,
-    help="embedding: cosine of the learned item embeddings; iknn: co-occurrence in the "
+    help="embedding: cosine of GRU4Rec's learned item embeddings; iknn: co-occurrence in the "
     "training sessions; als: cosine of the ALS item factors (fitted on the training sessions "
-    "as in the evaluation).",
+    "as in the evaluation); sasrec: cosine of SASRec's item embedding.",
 )
 @click.option("--model", default=None, help="Model version (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

@@ -36,7 +36,7 @@ from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.titles import TitleIndex
 
 GRU4REC = "gru4rec"
-SIMILARITY_METHODS = ("embedding", "iknn", "als")
+SIMILARITY_METHODS = ("embedding", "iknn", "als", "sasrec")
 logger = logging.getLogger(__name__)
 
 
@@ -271,6 +271,7 @@ class Recommender:
         baseline_options: dict[str, dict] | None = None,
         seed: int = 0,
         model_version: str | None = None,
+        trained_models: dict[str, Any] | None = None,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
@@ -308,6 +309,10 @@ class Recommender:
         self.baseline_options = dict(baseline_options or {})
         self.seed = seed
         self._scorers: dict[str, Any] = {}
+        # The other trained methods' models (SASRec), or loaders of them: loaded on first use.
+        self._trained_models = {
+            name: _lazy(model) for name, model in (trained_models or {}).items()
+        }
         self._gru: NumpyGRU4Rec | None = None
         self._unit_vectors: dict[str, np.ndarray] = {}  # per similarity method
         try:
@@ -390,6 +395,9 @@ class Recommender:
             return load
 
         options = (params.get("evaluation") or {}).get("baselines")
+        from movielens_sbr import methods
+
+        others = [m.name for m in methods.trained() if m.name != GRU4REC]
         return cls(
             model,
             item_index,
@@ -401,6 +409,7 @@ class Recommender:
             baseline_options=options,
             seed=int(params.get("seed", 0)),
             model_version=version,
+            trained_models={name: loader(f"{name}_model") for name in others},
         )
 
     # --- reading requests ---------------------------------------------------------------
@@ -450,6 +459,18 @@ class Recommender:
 
         return methods.names()
 
+    def trained_model(self, method: str) -> Any:
+        """The model of a trained method: GRU4Rec's step model, or another's, loaded on
+        first use."""
+        if method == GRU4REC:
+            return self.model
+        loader = self._trained_models.get(method)
+        if loader is None:
+            raise RecommendError(f"no {method}_model was given to this recommender")
+        model = loader()
+        self._trained_models[method] = lambda: model
+        return model
+
     def _baseline_options(self, method: str) -> dict:
         """The evaluation's options of a fitted method: those given, else conf/base's."""
         if method in self.baseline_options:
@@ -473,7 +494,7 @@ class Recommender:
             if registered is None:
                 raise RecommendError(f"unknown method {method!r}; choose among {self.methods}")
             if registered.trained:
-                self._scorers[method] = registered.from_model(self.model)
+                self._scorers[method] = registered.from_model(self.trained_model(method))
             else:
                 self._scorers[method] = registered.fit(
                     self._train(), self.n_items, self._baseline_options(method), self.seed
@@ -669,9 +690,15 @@ class Recommender:
                 f"unknown similarity {method!r}; choose among {list(SIMILARITY_METHODS)}"
             )
         if method not in self._unit_vectors:
-            vectors = (
-                self.item_vectors() if method == "embedding" else self.scorer("als").item_factors
-            ).astype(np.float64)
+            if method == "embedding":
+                vectors = self.item_vectors()
+            elif method == "als":
+                vectors = self.scorer("als").item_factors
+            else:  # a trained method's own item embedding
+                from movielens_sbr import methods
+
+                vectors = methods.get(method).item_vectors(self.trained_model(method))
+            vectors = vectors.astype(np.float64)
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             self._unit_vectors[method] = vectors / np.where(norms > 0, norms, 1.0)
         unit = self._unit_vectors[method]

@@ -16,15 +16,32 @@ from movielens_sbr.model.losses import (
 )
 from movielens_sbr.model.sasrec import (
     CheckpointMismatchError,
-    SASRecConfig,
     SASRecScorer,
     build_model,
     train,
     training_windows,
 )
+from movielens_sbr.params import config_from_base
+from movielens_sbr.pipelines.training.sasrec_nodes import sasrec_config
 
 N_ITEMS = 12
-TINY = dict(max_len=5, hidden_size=16, n_heads=2, n_blocks=2, dropout=0.1, batch_size=8)
+TINY = dict(
+    max_len=5,
+    hidden_size=16,
+    n_heads=2,
+    n_blocks=2,
+    dropout=0.1,
+    batch_size=8,
+    loss="cross_entropy",
+    learning_rate=0.001,
+    epochs=1,
+    patience=3,
+)
+
+
+def tiny_config(seed: int = 42, **changes):
+    """conf/base's SASRec configuration with TINY's values, then ``changes``."""
+    return sasrec_config(config_from_base("sasrec", **{**TINY, **changes}), seed)
 
 
 def chain_sessions(n_sessions: int = 60, length: int = 7, seed: int = 0) -> SessionArrays:
@@ -36,7 +53,7 @@ def chain_sessions(n_sessions: int = 60, length: int = 7, seed: int = 0) -> Sess
 
 def test_no_position_sees_the_future():
     keras.utils.set_random_seed(0)
-    model = build_model(N_ITEMS, SASRecConfig(**TINY))
+    model = build_model(N_ITEMS, tiny_config())
     items = np.array([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]], np.int32)
     changed = items.copy()
     changed[:, 3] = [7, 8]
@@ -48,7 +65,7 @@ def test_no_position_sees_the_future():
 
 def test_padding_after_the_items_changes_nothing_before_it():
     keras.utils.set_random_seed(0)
-    model = build_model(N_ITEMS, SASRecConfig(**TINY))
+    model = build_model(N_ITEMS, tiny_config())
     short = np.array([[3, 1, 4]], np.int32)
     padded = np.array([[3, 1, 4, -1, -1]], np.int32)
     np.testing.assert_allclose(
@@ -115,7 +132,7 @@ def test_binary_cross_entropy_on_a_hand_computed_case():
 
 
 def test_training_learns_a_deterministic_chain():
-    config = SASRecConfig(**TINY, epochs=8, learning_rate=0.01)
+    config = tiny_config(epochs=8, learning_rate=0.01)
     result = train(chain_sessions(), N_ITEMS, config)
     metrics = evaluate(SASRecScorer(result.model), chain_sessions(seed=1), N_ITEMS).metrics([1])
     assert metrics["recall@1"] > 0.9, metrics
@@ -124,7 +141,7 @@ def test_training_learns_a_deterministic_chain():
 
 def test_same_seed_same_weights_and_the_binary_loss_learns():
     # Tracing a training step takes seconds: each test trains as few models as it can.
-    config = SASRecConfig(**TINY, epochs=3, loss="bce", learning_rate=0.01)
+    config = tiny_config(epochs=3, loss="bce", learning_rate=0.01)
     first, second = (
         train(chain_sessions(), N_ITEMS, config),
         train(chain_sessions(), N_ITEMS, config),
@@ -145,7 +162,7 @@ def test_same_seed_same_weights_and_the_binary_loss_learns():
 
 def test_save_and_load_round_trip(tmp_path):
     keras.utils.set_random_seed(1)
-    model = build_model(N_ITEMS, SASRecConfig(**TINY))
+    model = build_model(N_ITEMS, tiny_config())
     path = tmp_path / "sasrec.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -159,7 +176,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_scorer_matches_a_direct_model_call_on_the_last_max_len_items():
     keras.utils.set_random_seed(3)
-    model = build_model(N_ITEMS, SASRecConfig(**TINY))
+    model = build_model(N_ITEMS, tiny_config())
     rng = np.random.default_rng(0)
     sessions = rng.integers(0, N_ITEMS, (3, 9)).astype(np.int32)
     scorer = SASRecScorer(model)
@@ -176,7 +193,7 @@ def test_scorer_matches_a_direct_model_call_on_the_last_max_len_items():
 
 def test_validation_picks_the_best_epoch_and_stops_after_patience():
     scores = iter([0.1, 0.3, 0.2, 0.25, 0.5, 0.6])
-    config = SASRecConfig(**TINY, epochs=6, patience=2)
+    config = tiny_config(epochs=6, patience=2)
     result = train(chain_sessions(), N_ITEMS, config, lambda model: {"recall@20": next(scores)})
     assert result.best_epoch == 2
     assert [record["epoch"] for record in result.history] == [1, 2, 3, 4]
@@ -184,7 +201,7 @@ def test_validation_picks_the_best_epoch_and_stops_after_patience():
 
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
     sessions = chain_sessions()
-    config = SASRecConfig(**TINY, epochs=2, loss="sampled_cross_entropy", n_sample=4)
+    config = tiny_config(epochs=2, loss="sampled_cross_entropy", n_sample=4)
     whole_dir, cut_dir = tmp_path / "whole", tmp_path / "cut"
 
     def keep_first_epoch(epoch, record):
@@ -206,7 +223,7 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
         train(
             sessions,
             N_ITEMS,
-            SASRecConfig(**{**TINY, "hidden_size": 8, "epochs": 4}),
+            tiny_config(hidden_size=8, epochs=4),
             checkpoint_dir=cut_dir,
             resume=True,
         )

@@ -17,10 +17,12 @@ def recommend_batch(
     params: dict,
     evaluation_params: dict,
     seed: int,
+    **other_models: Any,
 ) -> pd.DataFrame:
     """Top-N next movies after each whole session (``session_id, item`` events in order)
     from the Keras step model (not imported here: it loads TensorFlow), or from a baseline
-    fitted with the evaluation's options and the run's seed, as in the evaluation."""
+    fitted with the evaluation's options and the run's seed, as in the evaluation.
+    ``other_models`` holds the other trained methods' models by dataset (``sasrec_model``)."""
     config: RecommendingParams = validate_section("recommending", params)
     recommender = Recommender(
         gru4rec_model,
@@ -29,6 +31,7 @@ def recommend_batch(
         train_sessions=train_sessions,
         baseline_options=validate_section("evaluation", evaluation_params).baselines,
         seed=seed,
+        trained_models={name.removesuffix("_model"): model for name, model in other_models.items()},
     )
     return recommender.recommend_sessions(
         sessions,

@@ -7,6 +7,7 @@ catalog entry.
 
 from kedro.pipeline import Node, Pipeline
 
+from movielens_sbr import methods
 from movielens_sbr.pipelines.recommending.nodes import recommend_batch
 
 
@@ -15,16 +16,17 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 recommend_batch,
-                [
-                    "gru4rec_model",
-                    "item_index",
-                    "movies",
-                    "train_sessions",
-                    "sessions_to_recommend",
-                    "params:recommending",
-                    "params:evaluation",
-                    "params:seed",
-                ],
+                {
+                    "item_index": "item_index",
+                    "movies": "movies",
+                    "train_sessions": "train_sessions",
+                    "sessions": "sessions_to_recommend",
+                    "params": "params:recommending",
+                    "evaluation_params": "params:evaluation",
+                    "seed": "params:seed",
+                    # Every trained method's model (movielens_sbr.methods).
+                    **{m.model_dataset: m.model_dataset for m in methods.trained()},
+                },
                 "session_recommendations",
                 name="recommend_batch",
             ),
