@@ -333,3 +333,34 @@ def test_top_n_equals_a_stable_full_sort_with_ties_and_exclusions():
         expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
         np.testing.assert_array_equal(order, expected)
         np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
+
+
+def test_sasrec_recommends_and_finds_similar_movies_by_its_item_embedding(trained):
+    import keras
+
+    from movielens_sbr.model.sasrec import build_model
+    from movielens_sbr.params import config_from_base
+    from movielens_sbr.pipelines.training.sasrec_nodes import sasrec_config
+
+    keras.utils.set_random_seed(0)
+    n_items = len(trained["item_index"])
+    config = sasrec_config(config_from_base("sasrec", max_len=4, hidden_size=8), seed=0)
+    model = build_model(n_items, config)
+    recommender = Recommender(
+        trained["model"], trained["item_index"], trained["movies"], trained_models={"sasrec": model}
+    )
+    prefix = [0, 3, 5, 7, 9]  # longer than max_len: the model sees the last four
+    result = recommender.recommend(
+        recommender.item_of_idx[prefix].tolist(), n=5, method="sasrec", exclude_seen=False
+    )
+    scores = np.asarray(model(np.array([prefix[-4:]], np.int32)))[0, -1]
+    expected = np.argsort(-scores, kind="stable")[:5]
+    assert result.items == recommender.item_of_idx[expected].tolist()
+
+    similar = recommender.similar(2, n=5, method="sasrec")
+    vectors = np.asarray(model.item_vectors(), np.float64)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    idx = int(recommender.idx_of_item[2])
+    cosine = unit @ unit[idx]
+    cosine[idx] = -np.inf
+    assert similar.items == recommender.item_of_idx[np.argsort(-cosine, kind="stable")[:5]].tolist()
