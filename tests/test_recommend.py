@@ -340,7 +340,7 @@ def test_sasrec_recommends_and_finds_similar_movies_by_its_item_embedding(traine
 
     from movielens_sbr.model.sasrec import build_model
     from movielens_sbr.params import config_from_base
-    from movielens_sbr.pipelines.training.sasrec_nodes import sasrec_config
+    from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
 
     keras.utils.set_random_seed(0)
     n_items = len(trained["item_index"])

@@ -1,5 +1,5 @@
-"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the five
-main ones (ingestion, sessions, training, evaluation, recommending); ``tuning`` and
+"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the six
+main ones (ingestion, sessions, training, sasrec, evaluation, recommending); ``tuning`` and
 ``experiments`` (variants side by side) run only on request."""
 
 from kedro.pipeline import Pipeline
@@ -9,6 +9,7 @@ from movielens_sbr.pipelines import (
     experiments,
     ingestion,
     recommending,
+    sasrec,
     sessions,
     training,
     tuning,
@@ -20,6 +21,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "ingestion": ingestion.create_pipeline(),
         "sessions": sessions.create_pipeline(),
         "training": training.create_pipeline(),
+        "sasrec": sasrec.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
         "recommending": recommending.create_pipeline(),
     }

@@ -22,7 +22,7 @@ from movielens_sbr.model.sasrec import (
     training_windows,
 )
 from movielens_sbr.params import config_from_base
-from movielens_sbr.pipelines.training.sasrec_nodes import sasrec_config
+from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
 
 N_ITEMS = 12
 TINY = dict(
