@@ -1,8 +1,8 @@
 """SASRec training node."""
 
 from movielens_sbr.params import base_section
-from movielens_sbr.pipelines.training.nodes import plot_training_history
 from movielens_sbr.pipelines.sasrec.nodes import train_sasrec
+from movielens_sbr.pipelines.training.nodes import plot_training_history
 
 TINY = base_section("sasrec", epochs=2, max_len=8, hidden_size=8, batch_size=8, patience=5)
 
