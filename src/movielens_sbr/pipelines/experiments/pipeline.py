@@ -10,7 +10,7 @@ seed and the evaluation settings ``experiments.evaluation``; one node compares t
 
 from kedro.pipeline import Node, Pipeline
 
-from movielens_sbr.pipelines import evaluation, sessions, training
+from movielens_sbr.pipelines import evaluation, sasrec, sessions, training
 from movielens_sbr.pipelines.experiments.nodes import report_experiments, summarise_variant
 
 # Variant name -> the parameter sections it sets itself. Variants that do not set
@@ -41,7 +41,9 @@ def variant_pipeline(name: str, sections: tuple[str, ...]) -> Pipeline:
     """training + evaluation (+ sessions) under the namespace ``experiments.<name>``."""
     base = training.create_pipeline() + evaluation.create_pipeline() + _summary()
     if "sessions" in sections:
-        base = sessions.create_pipeline() + base
+        # New splits (and item index): the variant trains its own SASRec too; the others
+        # evaluate the default run's SASRec beside their GRU4Rec.
+        base = sessions.create_pipeline() + sasrec.create_pipeline() + base
     free = base.inputs()
     shared_data = {d for d in free if not d.startswith("params:")}
     params = {p.removeprefix("params:") for p in free if p.startswith("params:")}
