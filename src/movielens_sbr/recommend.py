@@ -22,6 +22,7 @@ import itertools
 import logging
 import os
 import sys
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,8 +311,10 @@ class Recommender:
         self.seed = seed
         self._scorers: dict[str, Any] = {}
         # The other trained methods' models (SASRec), or loaders of them: loaded on first use.
+        # A Keras model is callable too, so only plain functions count as loaders.
         self._trained_models = {
-            name: _lazy(model) for name, model in (trained_models or {}).items()
+            name: model if isinstance(model, types.FunctionType) else (lambda m=model: m)
+            for name, model in (trained_models or {}).items()
         }
         self._gru: NumpyGRU4Rec | None = None
         self._unit_vectors: dict[str, np.ndarray] = {}  # per similarity method
