@@ -30,7 +30,9 @@ def project(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as monkeypatch:  # cwd and env restored afterwards
         path = make_project_copy(root / "project", archive, monkeypatch)
         with KedroSession.create(project_path=path, runtime_params=TINY) as session:
-            session.run(pipeline_names=["ingestion", "sessions", "training", "recommending"])
+            session.run(
+                pipeline_names=["ingestion", "sessions", "training", "sasrec", "recommending"]
+            )
     return path
 
 
