@@ -69,6 +69,15 @@ class _OneLineErrors(click.Group):
             raise click.ClickException(f"{type(error).__name__}: {first_line}") from None
 
 
+# One definition for every command: which model answers.
+MODEL_OPTION = click.option(
+    "--model",
+    default=None,
+    help="Registered version (3), alias (champion) or Kedro version of the model "
+    "(default: the champion, else the latest).",
+)
+
+
 def _load(ctx: click.Context, model: str | None, method: str | None = None):
     """The project's recommender, holding ``method``'s model when it is a trained one."""
     from movielens_sbr.recommend import Recommender, RecommendError
@@ -158,12 +167,7 @@ def main(ctx: click.Context, project: Path, env: str | None) -> None:
     show_default=True,
     help="Leave out movies already watched (the session; with --user, all earlier ones).",
 )
-@click.option(
-    "--model",
-    default=None,
-    help="Registered version (3), alias (champion) or Kedro version of the model "
-    "(default: the champion, else the latest).",
-)
+@MODEL_OPTION
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -223,12 +227,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     + methods.help_text(similarity=True)
     + ".",
 )
-@click.option(
-    "--model",
-    default=None,
-    help="Registered version (3), alias (champion) or Kedro version of the model "
-    "(default: the champion, else the latest).",
-)
+@MODEL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def similar(ctx, movie, n, method, model, as_json) -> None:
@@ -251,12 +250,7 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @n_option
 @click.option("--exclude-seen/--include-seen", default=True, show_default=True)
-@click.option(
-    "--model",
-    default=None,
-    help="Registered version (3), alias (champion) or Kedro version of the model "
-    "(default: the champion, else the latest).",
-)
+@MODEL_OPTION
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
 @click.pass_context
