@@ -41,6 +41,8 @@ Optimizer = Literal["adagrad", "adam"]
 LOSSES: tuple[str, ...] = get_args(Loss)
 EMBEDDINGS: tuple[str, ...] = get_args(Embedding)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+SASRecLoss = Literal["cross_entropy", "sampled_cross_entropy", "bce"]
+SASREC_LOSSES: tuple[str, ...] = get_args(SASRecLoss)
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
@@ -115,6 +117,37 @@ class TrainingParams(_Strict):
     resume: bool
     # tf.distribute strategy of the training loop (docs/scaling.md).
     distribute: Literal["none", "one_device", "mirrored", "multi_worker"]
+
+
+class SASRecParams(_Strict):
+    """conf/base/parameters_sasrec.yml: ``sasrec`` (SASRec)."""
+
+    max_len: PositiveInt
+    hidden_size: PositiveInt
+    n_heads: PositiveInt
+    n_blocks: PositiveInt
+    dropout: Fraction
+    loss: SASRecLoss
+    n_sample: PositiveInt
+    sample_alpha: float = Field(ge=0, le=1)
+    logq: float = Field(ge=0)
+    learning_rate: float = Field(gt=0)
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    # Epochs without a better validation metric before training stops.
+    patience: int = Field(ge=0)
+    selection_metric: str = Field(pattern=r"^(recall|mrr)@\d+$")
+    eval_batch_size: PositiveInt
+    # Continue from the last epoch checkpoint (sasrec_checkpoints) instead of starting over.
+    resume: bool
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> SASRecParams:
+        if self.hidden_size % self.n_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} must be a multiple of n_heads={self.n_heads}"
+            )
+        return self
 
 
 class EvaluationParams(_Strict):

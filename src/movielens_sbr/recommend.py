@@ -316,12 +316,15 @@ class Recommender:
         self.baseline_options = dict(baseline_options or {})
         self.seed = seed
         self._scorers: dict[str, Any] = {}
-        self._gru: NumpyGRU4Rec | None = None
         self._unit_vectors: dict[str, np.ndarray] = {}  # per similarity method
-        try:
-            self._gru = NumpyGRU4Rec(weights if weights is not None else model)
-        except NotImplementedError as reason:
-            logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
+        # The model's numpy inference, when its method has one and handles this model.
+        self._numpy: Any = None
+        numpy_model = registry.get(self.model_method).numpy_model
+        if numpy_model is not None:
+            try:
+                self._numpy = numpy_model(weights if weights is not None else model)
+            except NotImplementedError as reason:
+                logger.warning("%s runs through Keras (slower): %s", self.model_method, reason)
         if self._model_items() != self.n_items:
             raise ValueError(
                 f"the model scores {self._model_items()} items but item_index has "
@@ -393,6 +396,7 @@ class Recommender:
         saved = _saved_model_file(catalog, model_version, dataset)
         if saved is not None:
             path, version = saved
+        if saved is not None and registry.get(model_method).numpy_inference:
             try:
                 weights = StepWeights.read(path)
             except (NotImplementedError, KeyError, OSError) as reason:
@@ -437,9 +441,9 @@ class Recommender:
 
     # --- reading requests ---------------------------------------------------------------
     def _model_items(self) -> int:
-        if self._gru is not None:
-            return self._gru.n_items
-        return int(self.model.outputs[0].shape[-1])
+        if self._numpy is not None:
+            return self._numpy.n_items
+        return len(self.item_vectors())
 
     def resolve(self, items: Iterable[int | str]) -> tuple[list[int], list]:
         """Movie ids or titles -> (item ids known to the model, inputs ignored).
@@ -538,9 +542,9 @@ class Recommender:
         scores[warm:] = self.popularity
         if warm:
             matrix = padded(flat, rows[:warm])
-            if method == self.model_method and self._gru is not None:
+            if method == self.model_method and self._numpy is not None:
                 with _one_blas_thread():
-                    self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
+                    self._numpy.scores(matrix, lengths[:warm], out=scores[:warm])
             else:
                 scores[:warm] = _final_scores(
                     self.scorer(method), matrix, lengths[:warm], self.n_items
@@ -692,8 +696,8 @@ class Recommender:
     def item_vectors(self) -> np.ndarray:
         """The loaded trained model's learned item vectors (GRU4Rec: the input embedding,
         with ``constrained`` also the output weights, or a one-hot model's output weights)."""
-        if self._gru is not None:
-            return self._gru.item_vectors
+        if self._numpy is not None:
+            return self._numpy.item_vectors
         return np.asarray(registry.get(self.model_method).item_vectors(self.model), np.float32)
 
     def similarity_row(self, idx: int, method: str = registry.EMBEDDING) -> np.ndarray:

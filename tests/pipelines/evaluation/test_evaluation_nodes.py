@@ -28,10 +28,23 @@ def test_evaluation_outputs(splits, movies):
     tiny = base_section("training", epochs=1, layers=[8], batch_size=4)
     model, _ = train_gru4rec(train, valid, item_index, tiny, seed=0)
     archive = {"source": "x.zip", "md5": "m"}
+    from movielens_sbr.model.sasrec import build_model
+    from movielens_sbr.params import config_from_base
+    from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
+
+    sasrec = build_model(len(item_index), sasrec_config(config_from_base("sasrec"), seed=0))
     metrics, breakdown = evaluate_methods(
-        train, test, item_index, statistics, archive, PARAMS, 0, gru4rec_model=model
+        train,
+        test,
+        item_index,
+        statistics,
+        archive,
+        PARAMS,
+        0,
+        gru4rec_model=model,
+        sasrec_model=sasrec,
     )
-    assert set(metrics) == {"gru4rec", "pop", "markov", "dataset", "protocol"}
+    assert set(metrics) == {"gru4rec", "sasrec", "pop", "markov", "dataset", "protocol"}
     point = {f"{m}@{k}" for m in ("recall", "mrr", "ndcg") for k in (1, 10)}
     assert set(metrics["pop"]) == (
         point
@@ -45,7 +58,7 @@ def test_evaluation_outputs(splits, movies):
     assert metrics["protocol"]["comparison"]["method"] == "gru4rec"
     assert set(metrics["protocol"]["shuffle_check"]) == {"gru4rec", "markov"}
     assert isinstance(breakdown, pd.DataFrame)
-    assert set(breakdown["method"]) == {"gru4rec", "pop", "markov"}
+    assert set(breakdown["method"]) == {"gru4rec", "sasrec", "pop", "markov"}
     assert plot_metrics(metrics, PARAMS).axes
     assert plot_breakdown(breakdown, PARAMS).axes
     report = write_report(metrics, breakdown, statistics)

@@ -85,7 +85,8 @@ def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.
         assert row["train_seconds"] > 0 and row["epochs"] == 1
     # The user-as-session variant has its own split, so a different number of predictions.
     assert rows["sessions_user"]["test_predictions"] != rows["loss_bpr_max"]["test_predictions"]
-    assert {b["method"] for b in comparison["baselines"]} == {"pop", "markov"}
+    # The default run's SASRec is evaluated beside each variant's GRU4Rec and the baselines.
+    assert {b["method"] for b in comparison["baselines"]} == {"pop", "markov", "sasrec"}
 
     report = latest("08_reporting/experiments_report.md").read_text()
     assert all(f"| {variant} |" in report for variant in experiments.VARIANTS)

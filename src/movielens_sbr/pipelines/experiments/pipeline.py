@@ -10,7 +10,8 @@ seed and the evaluation settings ``experiments.evaluation``; one node compares t
 
 from kedro.pipeline import Node, Pipeline
 
-from movielens_sbr.pipelines import evaluation, sessions, training
+from movielens_sbr import methods
+from movielens_sbr.pipelines import evaluation, sessions, training, training_pipeline
 from movielens_sbr.pipelines.experiments.nodes import report_experiments, summarise_variant
 
 # Variant name -> the parameter sections it sets itself. Variants that do not set
@@ -41,7 +42,10 @@ def variant_pipeline(name: str, sections: tuple[str, ...]) -> Pipeline:
     """training + evaluation (+ sessions) under the namespace ``experiments.<name>``."""
     base = training.create_pipeline() + evaluation.create_pipeline() + _summary()
     if "sessions" in sections:
-        base = sessions.create_pipeline() + base
+        # New splits (and item index): the variant trains every other trained method too;
+        # the other variants evaluate the default run's models beside their own.
+        others = [m for m in methods.trained() if m.section != "training"]
+        base = sessions.create_pipeline() + sum(map(training_pipeline, others), base)
     free = base.inputs()
     shared_data = {d for d in free if not d.startswith("params:")}
     params = {p.removeprefix("params:") for p in free if p.startswith("params:")}
