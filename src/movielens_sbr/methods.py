@@ -88,6 +88,11 @@ class Method:
         return f"{self.name}_model"
 
     @property
+    def history_dataset(self) -> str:
+        """The catalog dataset of a trained method's training history: ``<section>_history``."""
+        return f"{self.section}_history"
+
+    @property
     def options(self) -> tuple[str, ...]:
         """A fitted method's options (the keys of ``evaluation.baselines.<name>``)."""
         if self.trained:

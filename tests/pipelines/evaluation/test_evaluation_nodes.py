@@ -55,7 +55,11 @@ def test_evaluation_outputs(splits, movies):
     assert metrics["dataset"]["test_events"] == len(test)
     assert metrics["dataset"]["test_predictions"] == len(test) - test["session_id"].nunique()
     assert metrics["dataset"]["archive_md5"] == "m"
-    assert metrics["protocol"]["comparison"]["method"] == "gru4rec"
+    comparisons = metrics["protocol"]["comparisons"]
+    pairs = [(c["method"], c["baseline"]) for c in comparisons.values()]
+    best = pairs[0][1]
+    assert best in {"pop", "markov"}
+    assert pairs == [("gru4rec", best), ("sasrec", best), ("gru4rec", "sasrec")]
     assert set(metrics["protocol"]["shuffle_check"]) == {"gru4rec", "markov"}
     assert isinstance(breakdown, pd.DataFrame)
     assert set(breakdown["method"]) == {"gru4rec", "sasrec", "pop", "markov"}
