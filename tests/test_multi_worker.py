@@ -43,17 +43,27 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stop(process: subprocess.Popen) -> None:
-    """End the worker's whole process group: TERM, then KILL after 10 s."""
-    if process.poll() is None:
+    """End the worker's whole process group, its leader exited or not: TERM, then KILL
+    what is left after 10 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            os.killpg(process.pid, sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            process.poll()  # reaps the leader, so that it does not keep the group alive
+            if not group_alive(process.pid):
+                return
+            time.sleep(0.1)
+    process.wait()
 
 
 def start_workers(project: Path, logs: list[Path]) -> list[subprocess.Popen]:
