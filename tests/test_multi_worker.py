@@ -27,8 +27,9 @@ PARAMS = (
     "training.embedding_dim=16,training.batch_size=8"
 )
 COMMAND = [sys.executable, "-m", "kedro", "run", "--pipelines", "training", "--params", PARAMS]
-# A guard against a hang: the run takes about 80 s on two shared cores (mostly imports).
-TIMEOUT_SECONDS = 300
+# A guard against a hang (a failing worker ends the test at once): the two runs take about
+# 80 s on two cores, 150 s when other jobs load them 6 times over (mostly imports).
+TIMEOUT_SECONDS = 360
 
 
 def free_ports(count: int) -> list[int]:
@@ -137,12 +138,14 @@ def test_two_workers_train_the_same_model_and_only_the_chief_saves(
 
     logs = [tmp_path / f"worker_{index}.log" for index in range(2)]
     workers: list[subprocess.Popen] = []
+    started = time.monotonic()
     try:
         workers = start_workers(project, logs)
         wait_for_all(workers, logs)
     finally:
         for worker in workers:
             stop(worker)
+    print(f"both workers finished in {time.monotonic() - started:.0f} s")  # shown with -rP
 
     texts = [log.read_text() for log in logs]
     assert "Worker worker 0 of 2 (chief" in texts[0], outputs(logs)
@@ -167,3 +170,72 @@ def test_two_workers_train_the_same_model_and_only_the_chief_saves(
     # One MLflow run of the training, the chief's, finished; the other worker tracked nothing.
     runs = mlflow_runs(project)
     assert runs.get("training") == ["FINISHED"], runs
+
+
+WORKER_1 = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker"}}
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_only_the_chief_saves_and_tracks_and_every_worker_reads_complete_runs(
+    index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The hooks a non-chief worker runs through (without TensorFlow): its outputs go to
+    memory, it saves no run manifest and opens no MLflow store, and it still reads the
+    versions of complete runs, which the manifest marks."""
+    from kedro.io import DataCatalog, MemoryDataset, Version
+    from kedro.pipeline import Pipeline, node
+    from kedro_datasets.json import JSONDataset
+
+    from movielens_sbr.hooks import ChiefSavesHook, KedroMlflowHook, RunManifestHook
+    from movielens_sbr.run_commit import read_complete_runs_only
+
+    def versioned(name: str, save: str | None = None) -> JSONDataset:
+        return JSONDataset(filepath=str(tmp_path / f"{name}.json"), version=Version(None, save))
+
+    versioned("item_index", "2026-01-01T00.00.00.000Z").save({"complete": True})
+    versioned("run_manifest", "2026-01-01T00.00.00.000Z").save({})
+    versioned("item_index", "2026-01-02T00.00.00.000Z").save({"complete": False})  # no manifest
+    params = {"training": {"distribute": "multi_worker"}}
+    catalog = DataCatalog(
+        {
+            "parameters": MemoryDataset(params),
+            "item_index": versioned("item_index"),
+            "model": versioned("model", "2026-01-03T00.00.00.000Z"),
+            "run_manifest": versioned("run_manifest", "2026-01-03T00.00.00.000Z"),
+        }
+    )
+    read_complete_runs_only(catalog)
+    pipeline = Pipeline([node(lambda index: index, "item_index", "model", name="train")])
+    monkeypatch.setenv(
+        "TF_CONFIG", json.dumps({**WORKER_1, "task": {"type": "worker", "index": index}})
+    )
+
+    ChiefSavesHook().before_pipeline_run(pipeline, catalog)
+    assert catalog.load("item_index") == {"complete": True}  # a complete run's version
+    catalog.save("model", {"trained": True})
+    RunManifestHook().after_pipeline_run(
+        {"run_id": "r", "pipeline_names": ["training"], "project_path": str(tmp_path)},
+        pipeline,
+        catalog,
+    )
+    saved = sorted(path.name for path in (tmp_path / "model.json").glob("*"))
+    manifests = sorted(path.name for path in (tmp_path / "run_manifest.json").glob("*"))
+    if index == 0:  # the chief
+        assert saved == ["2026-01-03T00.00.00.000Z"]
+        assert manifests == ["2026-01-01T00.00.00.000Z", "2026-01-03T00.00.00.000Z"]
+    else:
+        assert saved == [] and manifests == ["2026-01-01T00.00.00.000Z"]
+        assert isinstance(catalog.get("model"), MemoryDataset)
+
+        class Context:
+            def __init__(self):
+                self.params = params
+
+            @property
+            def config_loader(self):
+                raise AssertionError("a non-chief worker reads no MLflow configuration")
+
+        tracking = KedroMlflowHook()
+        tracking.after_context_created(Context())
+        tracking.before_pipeline_run({}, pipeline, catalog)
+        assert not tracking._is_mlflow_enabled and tracking.run_id is None
