@@ -97,15 +97,19 @@ def _is_non_chief_worker(params: dict) -> bool:
 class ChiefSavesHook:
     """Under ``training.distribute: multi_worker`` every worker runs the same pipeline on
     shared storage, and only the chief saves: the other workers' outputs stay in memory.
+
+    ``run_manifest`` stays in the catalog: reads go to the versions of complete runs, which
+    its versions mark (run_commit.py); RunManifestHook saves none on these workers, and
+    KedroMlflowHook tracks nothing there.
     """
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
         if not _is_non_chief_worker(catalog.load("parameters")):
             return
-        for name in sorted(pipeline.all_outputs() | {"run_manifest"}):
+        for name in sorted(pipeline.all_outputs()):
             catalog[name] = MemoryDataset(copy_mode="assign")
-        logger.info("Not the chief worker: this run saves nothing")
+        logger.info("Not the chief worker: this run saves nothing and tracks nothing")
 
 
 class RunManifestHook:
@@ -118,8 +122,8 @@ class RunManifestHook:
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
-        if "run_manifest" not in catalog:
-            return
+        if "run_manifest" not in catalog or _is_non_chief_worker(catalog.load("parameters")):
+            return  # a non-chief worker's run saved nothing: the chief's manifest marks it
         summary = catalog.load("archive_summary") if catalog.exists("archive_summary") else None
         outputs = {}
         for name in sorted(pipeline.all_outputs()):
@@ -201,6 +205,24 @@ class KedroMlflowHook(MlflowHook):
 
     def after_catalog_created(self, *args, **kwargs) -> None:  # not a hook: no @hook_impl
         return None
+
+    # The non-chief workers of a multi-worker training track nothing (the chief's run holds
+    # the training), and do not open the store at all: workers starting together would
+    # create or migrate the same SQLite store at once.
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        if _is_non_chief_worker(context.params):
+            self._is_mlflow_enabled = False
+            return
+        super().after_context_created(context)
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        if _is_non_chief_worker(catalog.load("parameters")):
+            self._is_mlflow_enabled = False  # also read by its node and end-of-run hooks
+            self.run_id = None
+            return
+        super().before_pipeline_run(run_params, pipeline, catalog)
 
 
 class MlflowRunHook:
