@@ -265,14 +265,14 @@ class Recommender:
         else:
             catalog = source
             params = try_load(catalog, "parameters") or {}
-        registered = _registered_choice(project or source, params, model_version)
-        if registered is not None:
-            model_version = registered.kedro_version
-
         default_method = (params.get("recommending") or {}).get("method")
         wanted = registry.find(method or default_method or "")
         model_method = wanted.name if wanted and wanted.trained else registry.trained()[0].name
         dataset = registry.get(model_method).model_dataset
+        # The registry of that method: its champion, or the version --model names.
+        registered = _registered_choice(project or source, params, model_version, model_method)
+        if registered is not None:
+            model_version = registered.kedro_version
 
         def load_model() -> Any:
             with quiet_kedro():
@@ -632,14 +632,15 @@ class Recommender:
         )
 
 
-def _registered_choice(source: Any, params: dict, model: str | None):
-    """The registry's version for ``model`` (default: the champion), or None: no champion
-    yet, or ``model`` is a Kedro version; the latest saved model answers then."""
+def _registered_choice(source: Any, params: dict, model: str | None, method: str):
+    """The version of the trained ``method``'s registered model that ``model`` names
+    (default: its champion), or None: no champion yet, or ``model`` is a Kedro version;
+    the latest saved model answers then."""
     from movielens_sbr import model_registry
 
     project = Path(source) if isinstance(source, str | Path) else None
     dataset = (params.get("ingestion") or {}).get("dataset")
     try:
-        return model_registry.resolve(project, dataset, model)
+        return model_registry.resolve(project, dataset, model, method)
     except LookupError as error:
         raise RecommendError(str(error)) from None
