@@ -36,15 +36,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import DEFAULT_ARCHIVE, git_commit, load_parameters, throughput  # noqa: E402
-from movielens_sbr.data.movielens import parse_ratings, read_archive  # noqa: E402
+from benchmark import DEFAULT_ARCHIVE, throughput  # noqa: E402
+from movielens_sbr.data.dat_format import parse_ratings  # noqa: E402
+from movielens_sbr.data.movielens import read_archive  # noqa: E402
+from movielens_sbr.data.session_arrays import SessionArrays  # noqa: E402
 from movielens_sbr.evaluation.evaluator import Predictions, evaluate  # noqa: E402
 from movielens_sbr.evaluation.protocol import MethodRun, summarise  # noqa: E402
 from movielens_sbr.model import gru4rec, sasrec  # noqa: E402
-from movielens_sbr.model.batching import SessionArrays  # noqa: E402
-from movielens_sbr.params import validate_section  # noqa: E402
+from movielens_sbr.model.training_setup import model_config  # noqa: E402
+from movielens_sbr.params import load_parameters, validate_section  # noqa: E402
 from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
-from movielens_sbr.pipelines.training.nodes import model_config  # noqa: E402
+from movielens_sbr.provenance import git_commit  # noqa: E402
 
 KS = [20]
 
@@ -92,7 +94,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     sasrec_overrides = [s for s in args.set if s.startswith("sasrec.")]
-    params = load_parameters([s for s in args.set if not s.startswith("sasrec.")])
+    params = load_parameters(overrides=[s for s in args.set if not s.startswith("sasrec.")])
     seed = params["seed"]
     raw = read_archive(args.archive)
     events, log = build_session_events(parse_ratings(raw.ratings), params["sessions"], seed)

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     import numpy as np
     from pydantic import BaseModel
 
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.evaluator import SessionScorer
-    from movielens_sbr.model.batching import SessionArrays
 
 # Arguments of a fitted method's constructor that are not options of the configuration.
 _NOT_OPTIONS = {"train", "n_items", "seed", "recency"}
@@ -174,7 +174,7 @@ _GRU4REC = Method(
     schema_name="movielens_sbr.params:TrainingParams",
     similarity="cosine",
     item_vectors=_gru4rec_item_vectors,
-    numpy_inference="movielens_sbr.recommend:NumpyGRU4Rec",
+    numpy_inference="movielens_sbr.model.gru4rec_numpy:NumpyGRU4Rec",
 )
 _SASREC = Method(
     "sasrec",

@@ -18,8 +18,6 @@ the scores ``[B, L, n_items]`` of every position.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import os
@@ -34,7 +32,13 @@ import tensorflow as tf
 from keras import ops
 from tqdm.auto import tqdm
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.checkpoints import (
+    Checkpoint,
+    fingerprint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from movielens_sbr.model.losses import (
     full_cross_entropy,
     sample_negatives,
@@ -218,14 +222,15 @@ def training_windows(sessions: SessionArrays, max_len: int) -> tuple[np.ndarray,
     ``targets[w, c]`` follows ``inputs[w, c]``. A session of length L gives
     ``ceil((L - 1) / max_len)`` windows; each event but the last is an input exactly once.
     """
-    lengths = sessions.lengths
-    n_inputs = np.maximum(lengths - 1, 0)
+    n_inputs = np.maximum(sessions.lengths - 1, 0)
     windows_per_session = -(-n_inputs // max_len)
     first_window = np.r_[0, np.cumsum(windows_per_session)[:-1]]
-    # Every event that has a next one: its session, its position in the session.
-    session = np.repeat(np.arange(sessions.n_sessions), n_inputs)
-    position = np.arange(n_inputs.sum()) - np.repeat(np.cumsum(n_inputs) - n_inputs, n_inputs)
-    event = sessions.offsets[session] + position
+    # Every event that has a next one (all but the last of each session): its session and
+    # its position in the session.
+    position = sessions.position_of_event()
+    has_next = position < np.repeat(n_inputs, sessions.lengths)
+    session, position = sessions.session_of_event()[has_next], position[has_next]
+    event = np.flatnonzero(has_next)
     window = first_window[session] + position // max_len
     column = position % max_len
     inputs = np.full((int(windows_per_session.sum()), max_len), PADDING, dtype=np.int32)
@@ -374,74 +379,6 @@ class SASRecScorer:
         return self._scores(tf.constant(current)).numpy()
 
 
-CHECKPOINT_FILE = "last.npz"
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint was written for other training parameters or other training data."""
-
-
-def _fingerprint(sessions: SessionArrays, n_items: int) -> str:
-    digest = hashlib.sha256(str(n_items).encode())
-    digest.update(np.ascontiguousarray(sessions.items).tobytes())
-    digest.update(np.ascontiguousarray(sessions.offsets).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def _save_checkpoint(folder: Path, meta: dict, trainer: _Trainer, best_weights) -> None:
-    """Write ``last.npz`` beside itself and rename it over the previous one (atomic)."""
-    arrays = {"meta": np.array(json.dumps(meta))}
-    for prefix, values in (
-        # model.variables holds the dropout seed states too: a resumed run draws the same.
-        ("network", [np.asarray(v) for v in trainer.model.variables]),
-        ("optimizer", [np.asarray(v) for v in trainer.optimizer.variables]),
-        ("best", best_weights or []),
-    ):
-        arrays.update({f"{prefix}_{i}": value for i, value in enumerate(values)})
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{CHECKPOINT_FILE}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, folder / CHECKPOINT_FILE)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _restore_checkpoint(path: Path, config: SASRecConfig, fingerprint: str, trainer: _Trainer):
-    """Load ``path`` into the trainer; returns its meta and best weights."""
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        groups = {
-            prefix: [
-                data[f"{prefix}_{i}"]
-                for i in range(sum(1 for key in data.files if key.startswith(f"{prefix}_")))
-            ]
-            for prefix in ("network", "optimizer", "best")
-        }
-    # epochs and patience may grow on a resume; everything else must match.
-    loose = {"epochs", "patience"}
-    saved = {k: v for k, v in meta["config"].items() if k not in loose}
-    current = {k: v for k, v in json.loads(json.dumps(asdict(config))).items() if k not in loose}
-    changed = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
-    if changed or meta["fingerprint"] != fingerprint:
-        differences = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
-        what = (
-            f"parameters {differences}" if changed else "training data (the splits changed since)"
-        )
-        raise CheckpointMismatchError(
-            f"The checkpoint {path} was written with other {what}: it cannot be resumed. "
-            "Run without sasrec.resume=true to start over (the checkpoint is then replaced)."
-        )
-    for variable, value in zip(trainer.model.variables, groups["network"], strict=True):
-        variable.assign(value)
-    for variable, value in zip(trainer.optimizer.variables, groups["optimizer"], strict=True):
-        variable.assign(value)
-    return meta, groups["best"] or None
-
-
 @dataclass
 class TrainingResult:
     """The best model found and what happened in every epoch."""
@@ -480,25 +417,29 @@ def train(
     n_events = int((targets >= 0).sum())
     if n_events == 0:
         raise ValueError("No train session has two events or more: SASRec has nothing to learn.")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs a checkpoint_dir")
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    data = fingerprint(train_sessions, n_items) if folder is not None else ""
+    # epochs and patience may grow on a resume; every other parameter must match.
+    checked = {k: v for k, v in asdict(config).items() if k != "patience"}
+    saved = load_checkpoint(folder, checked, data, "sasrec") if resume else None
     history: list[dict] = []
     best_score, best_epoch, best_weights = -np.inf, 0, None
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    fingerprint = _fingerprint(train_sessions, n_items) if folder is not None else ""
-    first_epoch = 1
-    if resume:
-        if folder is None:
-            raise ValueError("resume=True needs a checkpoint_dir")
-        path = folder / CHECKPOINT_FILE
-        if path.exists():
-            meta, best_weights = _restore_checkpoint(path, config, fingerprint, trainer)
-            rng.bit_generator.state = meta["rng_state"]
-            history = meta["history"]
-            best_score, best_epoch = meta["best_score"], meta["best_epoch"]
-            first_epoch = meta["epoch"] + 1
-            logger.info("Resuming from %s after epoch %d", path, meta["epoch"])
-        else:
-            logger.warning("No checkpoint at %s: training from the first epoch", path)
-    for epoch in range(first_epoch, config.epochs + 1):
+    if saved is not None:
+        # model.variables holds the dropout seed states too: a resumed run draws the same.
+        for variable, value in zip(model.variables, saved.network, strict=True):
+            variable.assign(value)
+        for variable, value in zip(trainer.optimizer.variables, saved.optimizer, strict=True):
+            variable.assign(value)
+        rng.bit_generator.state = saved.rng_state
+        history = saved.history
+        best_score, best_epoch, best_weights = (
+            saved.best_score,
+            saved.best_epoch,
+            saved.best_weights,
+        )
+    for epoch in range(saved.epoch + 1 if saved is not None else 1, config.epochs + 1):
         if validate is not None and epoch - best_epoch > config.patience:
             logger.info(
                 "No better %s for %d epochs: stopping",
@@ -531,16 +472,17 @@ def train(
             "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
         )
         if folder is not None:
-            meta = {
-                "epoch": epoch,
-                "history": history,
-                "best_score": float(best_score),
-                "best_epoch": best_epoch,
-                "rng_state": rng.bit_generator.state,
-                "config": json.loads(json.dumps(asdict(config))),
-                "fingerprint": fingerprint,
-            }
-            _save_checkpoint(folder, meta, trainer, best_weights)
+            state = Checkpoint(
+                epoch,
+                history,
+                best_score,
+                best_epoch,
+                rng.bit_generator.state,
+                [np.asarray(v) for v in model.variables],
+                [np.asarray(v) for v in trainer.optimizer.variables],
+                best_weights,
+            )
+            save_checkpoint(folder, state, checked, data)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
     best_model = build_model(n_items, config)

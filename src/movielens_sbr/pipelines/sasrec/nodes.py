@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import SASRecParams, validate_section
 
 # TensorFlow is imported inside the nodes: Kedro imports every pipeline whenever a
