@@ -25,8 +25,8 @@ def built(method: methods.Method, train: SessionArrays):
     object its ``item_vectors`` reads."""
     if method.name == "sasrec":
         from movielens_sbr.model.sasrec import build_model
+        from movielens_sbr.model.sasrec import model_config as sasrec_config
         from movielens_sbr.params import config_from_base
-        from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
 
         config = config_from_base("sasrec", max_len=3, hidden_size=4)
         model = build_model(N_ITEMS, sasrec_config(config, seed=0))

@@ -318,8 +318,8 @@ def test_sasrec_recommends_and_finds_similar_movies_by_its_item_embedding(traine
     import keras
 
     from movielens_sbr.model.sasrec import build_model
+    from movielens_sbr.model.sasrec import model_config as sasrec_config
     from movielens_sbr.params import config_from_base
-    from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
 
     keras.utils.set_random_seed(0)
     n_items = len(trained["item_index"])

@@ -62,10 +62,15 @@ class Method:
     # From the scorer (fitted) or the model (trained) to its item vectors or similarities.
     item_vectors: Callable[[Any], np.ndarray] | None = None
     # A trained method's inference without TensorFlow: "module:attribute" of a class built
-    # from the model or its ``StepWeights`` (read from the ``.keras`` file), with
-    # ``n_items``, ``item_vectors`` and ``scores(matrix, lengths, out=)``; it raises
-    # ``NotImplementedError`` for a model it does not handle. None: Keras answers.
+    # from the model or from the weights its ``read_weights(path)`` reads from the
+    # ``.keras`` file, with ``n_items``, ``item_vectors`` and ``scores(matrix, lengths,
+    # out=)``; it raises ``NotImplementedError`` for a model it does not handle. None:
+    # Keras answers.
     numpy_inference: str | None = None
+    # A trained method's training setup: the module with ``model_config(params, seed)``,
+    # ``validator(valid, n_items, params)`` and ``train(train, n_items, config, validate)``
+    # (the tuning search trains through it).
+    setup: str | None = None
 
     @property
     def build(self) -> Callable[..., SessionScorer]:
@@ -76,6 +81,13 @@ class Method:
     def numpy_model(self) -> Callable[[Any], Any] | None:
         """The class of the numpy inference (its module imported on first use), or None."""
         return _resolve(self.numpy_inference) if self.numpy_inference else None
+
+    @property
+    def training_setup(self) -> Any:
+        """A trained method's setup module (imported on first use)."""
+        if self.setup is None:
+            raise TypeError(f"{self.name} has no training setup")
+        return importlib.import_module(self.setup)
 
     @property
     def schema(self) -> type[BaseModel] | None:
@@ -175,6 +187,7 @@ _GRU4REC = Method(
     similarity="cosine",
     item_vectors=_gru4rec_item_vectors,
     numpy_inference="movielens_sbr.model.gru4rec_numpy:NumpyGRU4Rec",
+    setup="movielens_sbr.model.training_setup",
 )
 _SASREC = Method(
     "sasrec",
@@ -185,6 +198,8 @@ _SASREC = Method(
     schema_name="movielens_sbr.params:SASRecParams",
     similarity="cosine",
     item_vectors=_sasrec_item_vectors,
+    numpy_inference="movielens_sbr.model.sasrec_numpy:NumpySASRec",
+    setup="movielens_sbr.model.sasrec",
 )
 _REGISTRY: dict[str, Method] = {
     method.name: method

@@ -220,6 +220,7 @@ class EvaluationParams(_Strict):
 
 _NOT_TUNABLE = {
     "epochs",
+    "patience",
     "steps_per_call",
     "jit_compile",
     "sparse_updates",
@@ -245,45 +246,71 @@ def _field_problem(schema: type[BaseModel], name: str, value: Any) -> str | None
 class TuningParams(_Strict):
     """conf/base/parameters_tuning.yml: ``tuning``."""
 
+    method: str
     time_budget_minutes: float = Field(gt=0)
     n_trials: PositiveInt
     epochs: PositiveInt
-    search_space: dict[str, dict] = Field(min_length=1)
+    # Per trained method, its options to search: {choices: [...]} or {low, high[, log]}.
+    search_space: dict[str, dict[str, dict]] = Field(min_length=1)
 
-    @field_validator("search_space")
-    @classmethod
-    def _check_space(cls, space: dict[str, dict]) -> dict[str, dict]:
-        tunable = (set(TrainingParams.model_fields) - _NOT_TUNABLE - {"layers"}) | {"layer_size"}
+    @model_validator(mode="after")
+    def _check_spaces(self) -> TuningParams:
+        from movielens_sbr import methods
+
+        trained = {method.name: method for method in methods.trained()}
         problems = []
-        for name, spec in space.items():
-            where = f"search_space.{name}"
-            if name not in tunable:
-                problems.append(f"{where} is not tunable; choose among {sorted(tunable)}")
-                continue
-            if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
-                values = spec["choices"]
-            elif {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
-                if not spec["low"] < spec["high"]:
-                    problems.append(f"{where}: low must be below high, got {spec}")
-                    continue
-                if spec.get("log") and spec["low"] <= 0:
-                    problems.append(f"{where}: a log range needs low > 0, got {spec}")
-                    continue
-                values = [spec["low"], spec["high"]]
-            else:
+        if self.method not in trained:
+            problems.append(
+                f"method {self.method!r} is not a trained method; choose among {sorted(trained)}"
+            )
+        for name, space in self.search_space.items():
+            if name not in trained:
                 problems.append(
-                    f"{where}: expected {{choices: [...]}} or {{low: .., high: ..[, log: true]}}, "
-                    f"got {spec}"
+                    f"search_space.{name}: not a trained method; choose among {sorted(trained)}"
                 )
                 continue
-            for value in values:  # every value must be a valid training parameter
-                field, option = ("layers", [value]) if name == "layer_size" else (name, value)
-                reason = _field_problem(TrainingParams, field, option)
-                if reason:
-                    problems.append(f"{where}: {value!r} is not allowed ({reason})")
+            problems += _space_problems(trained[name].schema, space, f"search_space.{name}")
+        if self.method in trained and not self.search_space.get(self.method):
+            problems.append(f"search_space.{self.method} is missing: give the options to search")
         if problems:
             raise ValueError("; ".join(problems))
-        return space
+        return self
+
+
+def _space_problems(schema: type[BaseModel], space: dict[str, dict], key: str) -> list[str]:
+    """Why ``space`` cannot be searched for parameters of ``schema`` (empty when it can);
+    ``layer_size`` stands for one layer of that size when the schema has ``layers``."""
+    tunable = set(schema.model_fields) - _NOT_TUNABLE - {"layers"}
+    if "layers" in schema.model_fields:
+        tunable.add("layer_size")
+    problems = []
+    for name, spec in space.items():
+        where = f"{key}.{name}"
+        if name not in tunable:
+            problems.append(f"{where} is not tunable; choose among {sorted(tunable)}")
+            continue
+        if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
+            values = spec["choices"]
+        elif {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
+            if not spec["low"] < spec["high"]:
+                problems.append(f"{where}: low must be below high, got {spec}")
+                continue
+            if spec.get("log") and spec["low"] <= 0:
+                problems.append(f"{where}: a log range needs low > 0, got {spec}")
+                continue
+            values = [spec["low"], spec["high"]]
+        else:
+            problems.append(
+                f"{where}: expected {{choices: [...]}} or {{low: .., high: ..[, log: true]}}, "
+                f"got {spec}"
+            )
+            continue
+        for value in values:  # every value must be a valid parameter of the method
+            field, option = ("layers", [value]) if name == "layer_size" else (name, value)
+            reason = _field_problem(schema, field, option)
+            if reason:
+                problems.append(f"{where}: {value!r} is not allowed ({reason})")
+    return problems
 
 
 class RecommendingParams(_Strict):

@@ -36,7 +36,6 @@ from movielens_sbr.kedro_project import (
     trained_item_index,
     try_load,
 )
-from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.titles import TitleIndex
 
 logger = logging.getLogger(__name__)
@@ -141,8 +140,9 @@ def _lazy(value):
 class Recommender:
     """Recommends next movies and similar movies from a trained model and the catalogue.
 
-    ``model`` is the Keras step model, or None when its ``weights`` (``StepWeights.read``
-    of the ``.keras`` file) are given: the numpy scorer needs only those, and
+    ``model`` is the Keras model, or None when its ``weights`` (read from the ``.keras``
+    file by its method's numpy inference, e.g. ``StepWeights.read`` for GRU4Rec) are
+    given: the numpy scorer needs only those, and
     ``load_model`` then loads the Keras model if it is ever needed (a step model the
     numpy scorer does not handle, or ``scorer`` of the model's method).
     """
@@ -153,7 +153,7 @@ class Recommender:
         item_index: pd.DataFrame,
         movies: pd.DataFrame,
         *,
-        weights: StepWeights | None = None,
+        weights: Any = None,
         load_model: Callable[[], Any] | None = None,
         train_sessions: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         session_events: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
@@ -285,9 +285,10 @@ class Recommender:
         saved = saved_model_file(catalog, model_version, dataset)
         if saved is not None:
             path, version = saved
-        if saved is not None and registry.get(model_method).numpy_inference:
+        numpy_model = registry.get(model_method).numpy_model
+        if saved is not None and numpy_model is not None:
             try:
-                weights = StepWeights.read(path)
+                weights = numpy_model.read_weights(path)
             except (NotImplementedError, KeyError, OSError) as reason:
                 logger.warning("reading %s with Keras instead: %s", path, reason)
         with quiet_kedro():

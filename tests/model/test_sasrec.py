@@ -21,8 +21,8 @@ from movielens_sbr.model.sasrec import (
     train,
     training_windows,
 )
+from movielens_sbr.model.sasrec import model_config as sasrec_config
 from movielens_sbr.params import config_from_base
-from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
 
 N_ITEMS = 12
 TINY = dict(

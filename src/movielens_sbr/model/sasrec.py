@@ -33,6 +33,7 @@ from keras import ops
 from tqdm.auto import tqdm
 
 from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.checkpoints import (
     Checkpoint,
     fingerprint,
@@ -45,7 +46,7 @@ from movielens_sbr.model.losses import (
     sampled_softmax_cross_entropy,
     sequence_binary_cross_entropy,
 )
-from movielens_sbr.params import SASREC_LOSSES
+from movielens_sbr.params import SASREC_LOSSES, SASRecParams
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,25 @@ class SASRec(keras.Model):
         }
 
 
+def model_config(params: SASRecParams, seed: int) -> SASRecConfig:
+    """The model's configuration from the validated ``sasrec`` parameters."""
+    return SASRecConfig(**params.model_dump(exclude={"eval_batch_size", "resume"}), seed=seed)
+
+
+def validator(
+    valid: SessionArrays, n_items: int, params: SASRecParams
+) -> Callable[[SASRec], dict[str, float]]:
+    """Scores a model on the validation sessions at the selection metric's cutoff, with
+    the test evaluation's protocol (every position, pessimistic ties, seen items excluded)."""
+    k = int(params.selection_metric.split("@")[1])
+
+    def validate(model: SASRec) -> dict[str, float]:
+        scorer = SASRecScorer(model)
+        return evaluate(scorer, valid, n_items, batch_size=params.eval_batch_size).metrics([k])
+
+    return validate
+
+
 def build_model(n_items: int, config: SASRecConfig) -> SASRec:
     """A built SASRec network with fresh weights (seeded by the global Keras seed)."""
     model = SASRec(
@@ -254,7 +274,11 @@ class _Trainer:
         self.log_q = tf.constant(np.log(powered / powered.sum()), tf.float32)
         self.sample_cdf = tf.constant(np.cumsum(powered), tf.float32)
         self.uniform_cdf = tf.constant(np.arange(1, len(item_counts) + 1), tf.float32)
-        spec = tf.TensorSpec([None, config.max_len], tf.int32)
+        # Each batch is cut to its longest window (``run_epoch``): any width. Batches of
+        # windows of similar length would waste less on padding, but learned clearly less
+        # per epoch on the real data, and the full softmax, not the attention, takes most
+        # of a step.
+        spec = tf.TensorSpec([None, None], tf.int32)
         self.train_step = tf.function(self._train_step, input_signature=[spec, spec])
 
     def _loss(self, hidden, targets):
@@ -301,9 +325,11 @@ class _Trainer:
 
         Progress goes to tqdm on a terminal, and to the log every 30 s otherwise.
         """
+        lengths = (targets >= 0).sum(axis=1)
         order = rng.permutation(len(inputs))
         batch_size = self.config.batch_size
-        n_events = int((targets >= 0).sum())
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        n_events = int(lengths.sum())
         loss_sum, done, n_batches = 0.0, 0, 0
         started = last_log = time.perf_counter()
         with tqdm(
@@ -315,11 +341,13 @@ class _Trainer:
             leave=False,
             disable=None,
         ) as progress:
-            for begin in range(0, len(order), batch_size):
-                batch = order[begin : begin + batch_size]
-                loss_sum += float(self.train_step(inputs[batch], targets[batch]))
+            for batch in batches:
+                # Padding only follows the items, so the columns after the longest window
+                # of the batch change no output: they are left out.
+                width = int(lengths[batch].max())
+                loss_sum += float(self.train_step(inputs[batch, :width], targets[batch, :width]))
                 n_batches += 1
-                events = int((targets[batch] >= 0).sum())
+                events = int(lengths[batch].sum())
                 done += events
                 progress.update(events)
                 progress.set_postfix(loss=f"{loss_sum / n_batches:.3f}", refresh=False)

@@ -29,8 +29,8 @@ def test_evaluation_outputs(splits, movies):
     model, _ = train_gru4rec(train, valid, item_index, tiny, seed=0)
     archive = {"source": "x.zip", "md5": "m"}
     from movielens_sbr.model.sasrec import build_model
+    from movielens_sbr.model.sasrec import model_config as sasrec_config
     from movielens_sbr.params import config_from_base
-    from movielens_sbr.pipelines.sasrec.nodes import sasrec_config
 
     sasrec = build_model(len(item_index), sasrec_config(config_from_base("sasrec"), seed=0))
     metrics, breakdown = evaluate_methods(
