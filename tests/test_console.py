@@ -218,13 +218,15 @@ def test_load_reads_the_weights_of_the_version_kedro_resolves(project):
     )
 
 
-def test_recommend_command_does_not_import_tensorflow(project, api):
-    """Cold start: Kedro's session, the catalog and the answer without TensorFlow."""
+@pytest.mark.parametrize("method", methods.names(trained=True))
+def test_recommend_command_does_not_import_tensorflow(project, method):
+    """Cold start: Kedro's session, the catalog and the answer of every trained method
+    (its numpy inference from the .keras file) without TensorFlow."""
     code = (
         "import sys\n"
         "from movielens_sbr.console import main\n"
-        f"main(['--project', {str(project)!r}, 'recommend', '-m', '3', '--json'],"
-        " standalone_mode=False)\n"
+        f"main(['--project', {str(project)!r}, 'recommend', '-m', '3', '--method', {method!r},"
+        " '--json'], standalone_mode=False)\n"
         "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot', 'optuna')"
         " if m in sys.modules), file=sys.stderr)\n"
     )
@@ -233,7 +235,8 @@ def test_recommend_command_does_not_import_tensorflow(project, api):
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
-    assert [r["item"] for r in answer["recommendations"]] == api.recommend([3]).items
+    expected = Recommender.load(project, method=method).recommend([3], method=method).items
+    assert [r["item"] for r in answer["recommendations"]] == expected
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 

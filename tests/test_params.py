@@ -259,14 +259,16 @@ def resolved_parameters(runtime_params: dict | None = None) -> dict:
 
 
 def test_experiment_variants_are_the_defaults_with_their_changes():
-    params = resolved_parameters({"training": {"epochs": 1}})
+    params = resolved_parameters({"training": {"epochs": 1}, "sasrec": {"epochs": 1}})
     validate_parameters(params)
     variants = params["experiments"]
     assert variants["loss_cross_entropy"]["training"] == params["training"] | {
         "loss": "cross_entropy"
     }
+    assert variants["sasrec_loss_bce"]["sasrec"] == params["sasrec"] | {"loss": "bce"}
     # A runtime override of the defaults reaches every variant.
-    assert {v["training"]["epochs"] for k, v in variants.items() if k != "evaluation"} == {1}
+    sections = [s for k, v in variants.items() if k != "evaluation" for n, s in v.items()]
+    assert {s["epochs"] for s in sections if "epochs" in s} == {1}
     assert variants["sessions_user"]["sessions"]["session_mode"] == "user"
     assert set(variants["evaluation"]["baselines"]) == {"pop", "markov"}
 
