@@ -37,7 +37,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -46,7 +45,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movielens_sbr.params import load_parameters
+from movielens_sbr.provenance import git_commit, peak_rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf" / "base"
 
 RESULTS = ROOT / "data" / "08_reporting" / "benchmarks" / "scale.json"
 WORK = ROOT / "data" / "02_intermediate" / "scale"
@@ -59,24 +62,6 @@ TABLE_START = "<!-- scale table: written by scripts/benchmark_scale.py -->"
 TABLE_END = "<!-- /scale table -->"
 
 
-def load_parameters(overrides: list[str] = ()) -> dict:
-    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated."""
-    from movielens_sbr.params import load_parameters as load
-
-    return load(ROOT / "conf" / "base", overrides)
-
-
-def git_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip() or "unknown"
-
-
 def parse_size(text: str) -> int:
     text = text.strip().upper()
     factor = {"K": 1_000, "M": 1_000_000}.get(text[-1], 1)
@@ -85,10 +70,6 @@ def parse_size(text: str) -> int:
 
 def label(n_events: int) -> str:
     return f"{n_events / 1e6:g}M"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def rss_mb() -> float:
@@ -161,7 +142,7 @@ def step_ingest(work: Path, n_events: int, args) -> dict:
 def step_sessions(work: Path, n_events: int, args) -> dict:
     from movielens_sbr.data import sessions
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     config = params["sessions"]
     ratings = pd.read_parquet(work / "ratings.parquet")
     clock = Clock()
@@ -214,7 +195,8 @@ def step_train(work: Path, n_events: int, args) -> dict:
     import keras
     import tensorflow as tf
 
-    from movielens_sbr.model.batching import SessionArrays, lane_schedule
+    from movielens_sbr.data.session_arrays import SessionArrays
+    from movielens_sbr.model.batching import lane_schedule
     from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer, distribution_strategy
 
     strategy = None
@@ -224,10 +206,10 @@ def step_train(work: Path, n_events: int, args) -> dict:
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas
         )
         strategy = distribution_strategy("mirrored")
+    from movielens_sbr.model.training_setup import model_config
     from movielens_sbr.params import validate_section
-    from movielens_sbr.pipelines.training.nodes import model_config
 
-    params = load_parameters([*DEFAULT_OVERRIDES, *args.set])
+    params = load_parameters(CONF, [*DEFAULT_OVERRIDES, *args.set])
     config = model_config(validate_section("training", params["training"]), params["seed"])
     train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
@@ -311,11 +293,11 @@ def _timed_evaluation(clock: Clock, name: str, scorer, sample, n_items, params) 
 def step_evaluate(work: Path, n_events: int, args) -> dict:
     import keras
 
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.evaluator import DEFAULT_MEMORY_MB, batch_size_for_memory
-    from movielens_sbr.model.batching import SessionArrays
     from movielens_sbr.model.gru4rec import GRU4RecScorer
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
     test = SessionArrays.from_frame(
         pd.read_parquet(work / "test.parquet", columns=["session_id", "item_idx"])
@@ -340,10 +322,10 @@ def step_evaluate(work: Path, n_events: int, args) -> dict:
 
 
 def step_baselines(work: Path, n_events: int, args) -> dict:
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.baselines import Markov, Popularity
-    from movielens_sbr.model.batching import SessionArrays
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
     train = SessionArrays.from_frame(
         pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
@@ -461,7 +443,7 @@ def main() -> None:
                 "n_events": n_events,
                 "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "command": command,
-                "git_commit": git_commit(),
+                "git_commit": git_commit(ROOT, short=True) or "unknown",
                 "cores": os.cpu_count(),
             }
         )
