@@ -229,9 +229,9 @@ def _signed_ci(values: dict, metric: str) -> str:
 def markdown(result: dict, variants: list[str]) -> str:
     """One row per (protocol, training seed, setting); differences against the defaults."""
     lines = [
-        "| exclude_seen | seed | setting | best epoch | epoch s / defaults | Recall@20 | MRR@20 "
-        "| Recall@20 - defaults | MRR@20 - defaults |",
-        "| --- | ---: | --- | ---: | ---: | --- | --- | --- | --- |",
+        "| exclude_seen | seed | setting | best epoch | epoch s / defaults | valid R@20 / MRR@20 "
+        "| Recall@20 | MRR@20 | Recall@20 - defaults | MRR@20 - defaults |",
+        "| --- | ---: | --- | ---: | ---: | --- | --- | --- | --- | --- |",
     ]
     for protocol_key in ("exclude_seen=true", "exclude_seen=false"):
         for run in result["runs"]:
@@ -241,10 +241,12 @@ def markdown(result: dict, variants: list[str]) -> str:
                 training = run["training"][name]
                 values = entry["metrics"][name]
                 diff = entry["difference"].get(name)
+                valid = training.get("validation_kept_epoch", {}).get(protocol_key)
+                valid_text = f"{valid['recall@20']:.4f} / {valid['mrr@20']:.4f}" if valid else "-"
                 lines.append(
                     f"| {protocol_key.split('=')[1]} | {run['training_seed']} | {name} "
                     f"| {training['best_epoch']}/{training['epochs']} "
-                    f"| {training['epoch_s'] / base_epoch:.2f} "
+                    f"| {training['epoch_s'] / base_epoch:.2f} | {valid_text} "
                     f"| {_ci(values, METRICS[0])} | {_ci(values, METRICS[1])} "
                     f"| {_signed_ci(diff, METRICS[0]) if diff else '-'} "
                     f"| {_signed_ci(diff, METRICS[1]) if diff else '-'} |"
