@@ -679,7 +679,7 @@ class Recommender:
     def user_session(self, user: int) -> tuple[list[int], list[int]]:
         """The user's most recent session (item ids in order) and everything they saw before."""
         if self._session_events is None:
-            raise RecommendError("--user needs the session events (kedro run --pipeline sessions)")
+            raise RecommendError("--user needs the session events (kedro run --pipelines sessions)")
         events = self._session_events()
         mine = events[events["user"] == user]
         if mine.empty:
