@@ -113,6 +113,8 @@ def main() -> None:
             p: version(p) for p in ("tensorflow-cpu", "keras", "numpy", "pandas", "kedro")
         },
         "archive": str(args.archive),
+        # Wall times depend on what else the machine runs: the load before and after.
+        "load_average_before": os.getloadavg()[0],
     }
 
     started = time.perf_counter()
@@ -218,6 +220,8 @@ def main() -> None:
         "mrr@20_ours_over_markov": ours["mrr@20"] / result["markov"]["mrr@20"],
     }
     result["peak_rss_mb"] = peak_rss_mb()
+    result["load_average_after"] = os.getloadavg()[0]
+    result["cpu_s"] = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 
     out_dir = ROOT / "data" / "08_reporting" / "benchmarks"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,9 @@
-"""Screenshot of the default pipeline in kedro-viz, for docs/images/kedro-viz.png.
+"""Screenshot of one pipeline in kedro-viz, for docs/images/kedro-viz.png.
 
-Usage: python scripts/viz_screenshot.py [OUTPUT_PNG]
+Usage: python scripts/viz_screenshot.py [OUTPUT_PNG] [PIPELINE]
+
+PIPELINE (default: training) is selected with kedro-viz's ``pid`` URL parameter; one
+pipeline in a 1280x720 window keeps the node names readable at full size.
 
 Builds the static site with `kedro viz build` (offline, into build/), serves it on
 127.0.0.1, turns off kedro-viz's first-visit hints in a throw-away browser profile and takes
@@ -31,7 +34,7 @@ SETTINGS_PAGE = (
 )
 
 
-def main(output: Path) -> None:
+def main(output: Path, pipeline: str = "training") -> None:
     chromium = shutil.which("chromium") or sys.exit("chromium not found (apt-get install chromium)")
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
     subprocess.run([sys.executable, "-m", "kedro", "viz", "build"], cwd=ROOT, env=env, check=True)
@@ -65,7 +68,12 @@ def main(output: Path) -> None:
             )
             output.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [*browse, "--window-size=1600,1000", f"--screenshot={output.resolve()}", url],
+                [
+                    *browse,
+                    "--window-size=1280,720",
+                    f"--screenshot={output.resolve()}",
+                    f"{url}/?pid={pipeline}",
+                ],
                 check=True,
                 capture_output=True,
                 timeout=120,
@@ -77,4 +85,7 @@ def main(output: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "kedro-viz.png")
+    main(
+        Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "kedro-viz.png",
+        *sys.argv[2:3],
+    )

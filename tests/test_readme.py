@@ -43,6 +43,8 @@ NOT_RUN = {
     "kedro viz run": "a server: tests/test_viz.py starts it and checks every page",
     "kedro mlflow ui": "a server of MLflow's own; tests/test_serving.py serves the model",
     "kedro jupyter lab": "a server: the notebooks are executed by tests/notebooks",
+    "--pipelines experiments": "tests/pipelines/experiments/test_experiments_pipeline.py "
+    "runs it on a finished project",
     "--env ml-": "another release's download: tests/test_datasets_run.py runs `kedro run "
     "--env` on fixtures of every format",
     "--env yoochoose": "tests/test_datasets_run.py runs it on a fixture",
