@@ -62,7 +62,7 @@ def test_served_champion_answers_like_the_cli(finished_project: Path, monkeypatc
 
     port = free_port()
     log = finished_project / "mlflow-serve.log"
-    model_uri = f"models:/{registered_name('ml-1m')}@champion"
+    model_uri = f"models:/{registered_name('ml-1m', 'gru4rec')}@champion"
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri]
     command += ["--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
     env = {

@@ -101,15 +101,19 @@ def _is_non_chief_worker(params: dict) -> bool:
 class ChiefSavesHook:
     """Under ``training.distribute: multi_worker`` every worker runs the same pipeline on
     shared storage, and only the chief saves: the other workers' outputs stay in memory.
+
+    ``run_manifest`` stays in the catalog: reads go to the versions of complete runs, which
+    its versions mark (run_commit.py); RunManifestHook saves none on these workers, and
+    KedroMlflowHook tracks nothing there.
     """
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
         if not _is_non_chief_worker(catalog.load("parameters")):
             return
-        for name in sorted(pipeline.all_outputs() | {"run_manifest"}):
+        for name in sorted(pipeline.all_outputs()):
             catalog[name] = MemoryDataset(copy_mode="assign")
-        logger.info("Not the chief worker: this run saves nothing")
+        logger.info("Not the chief worker: this run saves nothing and tracks nothing")
 
 
 class RunManifestHook:
@@ -122,8 +126,8 @@ class RunManifestHook:
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
-        if "run_manifest" not in catalog:
-            return
+        if "run_manifest" not in catalog or _is_non_chief_worker(catalog.load("parameters")):
+            return  # a non-chief worker's run saved nothing: the chief's manifest marks it
         summary = catalog.load("archive_summary") if catalog.exists("archive_summary") else None
         outputs = {}
         for name in sorted(pipeline.all_outputs()):
@@ -206,6 +210,24 @@ class KedroMlflowHook(MlflowHook):
     def after_catalog_created(self, *args, **kwargs) -> None:  # not a hook: no @hook_impl
         return None
 
+    # The non-chief workers of a multi-worker training track nothing (the chief's run holds
+    # the training), and do not open the store at all: workers starting together would
+    # create or migrate the same SQLite store at once.
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        if _is_non_chief_worker(context.params):
+            self._is_mlflow_enabled = False
+            return
+        super().after_context_created(context)
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        if _is_non_chief_worker(catalog.load("parameters")):
+            self._is_mlflow_enabled = False  # also read by its node and end-of-run hooks
+            self.run_id = None
+            return
+        super().before_pipeline_run(run_params, pipeline, catalog)
+
 
 class MlflowRunHook:
     """Completes the MLflow run that kedro-mlflow opens for every ``kedro run``.
@@ -224,7 +246,8 @@ class MlflowRunHook:
         self._started: set[str] = set()  # runs of this process's earlier sessions
         self._run_id: str | None = None
         self._children: dict[str, str] = {}
-        self._evaluated: tuple[str, str] | None = None  # (Kedro version, file) of the model
+        # Per trained method, the (Kedro version, file) of the model this run evaluated.
+        self._evaluated: dict[str, tuple[str, str]] = {}
         self._test_metrics: dict | None = None
 
     # tryfirst: before kedro-mlflow's, which would take a run still active for its own.
@@ -250,7 +273,7 @@ class MlflowRunHook:
         if self._run_id is not None:
             self._started.add(self._run_id)
         self._children = {}
-        self._evaluated = self._test_metrics = None
+        self._evaluated, self._test_metrics = {}, None
         if self._run_id is None:
             return
         git = git_state(self._project)
@@ -267,11 +290,16 @@ class MlflowRunHook:
 
     @hook_impl
     def after_dataset_loaded(self, dataset_name: str) -> None:
-        if self._run_id is not None and dataset_name == "gru4rec_model":
+        from movielens_sbr import methods
+
+        if self._run_id is None:
+            return
+        method = next((m.name for m in methods.trained() if m.model_dataset == dataset_name), None)
+        if method is not None:
             dataset = self._catalog.get(dataset_name)
             version = dataset.resolve_load_version()
             if version is not None:  # a versioned local file: the one evaluated
-                self._evaluated = (version, str(dataset._get_load_path()))
+                self._evaluated[method] = (version, str(dataset._get_load_path()))
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
@@ -294,14 +322,17 @@ class MlflowRunHook:
 
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self) -> None:
-        if self._run_id is not None and self._evaluated and self._test_metrics:
-            self._register(*self._evaluated, self._test_metrics)
+        if self._run_id is not None and self._test_metrics:
+            for method, (kedro_version, model_file) in self._evaluated.items():
+                if method in self._test_metrics:  # evaluated by this run, not only loaded
+                    self._register(method, kedro_version, model_file, self._test_metrics)
         if self._run_id is not None:
             _end_runs({self._run_id})
         self._finish("FINISHED")
 
-    def _register(self, kedro_version: str, model_file: str, metrics: dict) -> None:
-        """Log the evaluated model, register it, and make it the champion if it passes
+    def _register(self, method: str, kedro_version: str, model_file: str, metrics: dict) -> None:
+        """Log the evaluated model of the trained ``method``, register it as a version of
+        ``movielens-sbr-<dataset>-<method>``, and make it that model's champion if it passes
         the rule of the ``registry`` parameters."""
         import mlflow
 
@@ -319,21 +350,23 @@ class MlflowRunHook:
             str(same_run if same_run.is_file() else item_index._get_load_path()),
             str(self._catalog.get("movies")._filepath),
             kedro_version,
+            method,
         )
-        name = model_registry.registered_name(self._params["ingestion"]["dataset"])
+        name = model_registry.registered_name(self._params["ingestion"]["dataset"], method)
         promoted, why = model_registry.promotion(
-            metrics, rule.metric, rule.min_gain_over_best_baseline
+            metrics, rule.metric, rule.min_gain_over_best_baseline, method
         )
         version = mlflow.register_model(
             info.model_uri,
             name,
             tags={
                 model_registry.KEDRO_VERSION_TAG: kedro_version,
+                model_registry.METHOD_TAG: method,
                 "promotion": why,
                 **{
-                    model_registry.tag_name(m): str(metrics["gru4rec"][m])
+                    model_registry.tag_name(m): str(metrics[method][m])
                     for m in model_registry.HEADLINE
-                    if m in metrics["gru4rec"]
+                    if m in metrics[method]
                 },
             },
         ).version
@@ -382,10 +415,12 @@ class MlflowRunHook:
 
 
 class ChampionModelHook:
-    """``kedro run --pipelines recommending`` answers from the champion, like the CLI.
+    """``kedro run --pipelines recommending`` answers from the champions, like the CLI.
 
-    Only when the run neither trains nor evaluates a model (those use the newest one) and
-    ``--load-versions`` does not name one; without a champion the latest model answers.
+    For each trained method (``movielens_sbr.methods``) whose model the run reads: only
+    when the run neither trains that model nor evaluates (a run that trains or evaluates
+    uses the model it trains or has just evaluated, the newest) and ``--load-versions``
+    does not name one; without a champion the latest model answers.
     """
 
     @hook_impl
@@ -396,24 +431,32 @@ class ChampionModelHook:
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
         names = {node.name for node in pipeline.nodes}
-        if (
-            "recommend_batch" not in names
-            or "evaluate_methods" in names
-            or "gru4rec_model" in pipeline.all_outputs()
-            or (run_params.get("load_versions") or {}).get("gru4rec_model")
-        ):
+        if "recommend_batch" not in names or "evaluate_methods" in names:
             return
+        from movielens_sbr import methods
+
+        pinned = run_params.get("load_versions") or {}
+        for method in methods.trained():
+            dataset = method.model_dataset
+            if (
+                dataset in pipeline.inputs()
+                and dataset not in pipeline.all_outputs()
+                and not pinned.get(dataset)
+            ):
+                self._use_champion(catalog, method.name, dataset)
+
+    def _use_champion(self, catalog, method: str, dataset: str) -> None:
         from kedro.io import AbstractDataset
 
         from movielens_sbr import model_registry
 
-        chosen = model_registry.resolve(self._project, self._dataset, None)
+        chosen = model_registry.resolve(self._project, self._dataset, None, method)
         if chosen is None or chosen.kedro_version is None:
             return
         configs, _, _, save_version = catalog.to_config()
-        catalog["gru4rec_model"] = AbstractDataset.from_config(
-            "gru4rec_model",
-            configs["gru4rec_model"],
+        catalog[dataset] = AbstractDataset.from_config(
+            dataset,
+            configs[dataset],
             load_version=chosen.kedro_version,
             save_version=save_version,  # the run's: Kedro refuses a second one
         )

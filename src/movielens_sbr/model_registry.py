@@ -1,10 +1,12 @@
 """The model registry: which trained model answers, and why (no Kedro imports).
 
-Every evaluated GRU4Rec is registered in the project's MLflow store as a version of
-``movielens-sbr-<dataset>-gru4rec``, tagged with the Kedro version of its ``.keras`` file
-and its test metrics. The alias ``champion`` moves to a version only when the evaluation
-of that very version passes the promotion rule (``registry`` parameters); the recommender,
-the notebooks and the ``recommending`` pipeline answer from the champion.
+Every evaluated model of a trained method (``movielens_sbr.methods.trained()``: GRU4Rec,
+and any method registered there later) is registered in the project's MLflow store as a
+version of ``movielens-sbr-<dataset>-<method>``, tagged with the Kedro version of its
+``.keras`` file and its test metrics. Each registered model has its own ``champion``: the
+alias moves to a version only when the evaluation of that very version passes the
+promotion rule (``registry`` parameters) for that method; the recommender, the notebooks
+and the ``recommending`` pipeline answer from the champion of the method they use.
 """
 
 from __future__ import annotations
@@ -16,25 +18,39 @@ from typing import Any
 
 CHAMPION = "champion"
 KEDRO_VERSION_TAG = "kedro_version"  # the Kedro dataset version of the model file
+METHOD_TAG = "method"  # the trained method of movielens_sbr.methods
 _REGISTRY_VERSION = re.compile(r"^v?(\d+)$")
 _KEDRO_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z$")
 # Metrics that every answer quotes, and that each registered version carries as tags.
 HEADLINE = ("recall@20", "mrr@20")
 
 
-def registered_name(dataset: str, method: str = "gru4rec") -> str:
-    """``movielens-sbr-ml-1m-gru4rec``: one registered model per dataset and method."""
+def registered_name(dataset: str, method: str) -> str:
+    """``movielens-sbr-ml-1m-gru4rec``: one registered model per dataset and trained method."""
     return f"movielens-sbr-{dataset}-{method}"
 
 
-def promotion(metrics: dict, metric: str, min_gain: float) -> tuple[bool, str]:
-    """Whether GRU4Rec's test ``metric`` beats the best baseline's by more than
+def default_method() -> str:
+    """The trained method answering when none is named: the first one of the registry."""
+    from movielens_sbr import methods
+
+    return methods.trained()[0].name
+
+
+def promotion(metrics: dict, metric: str, min_gain: float, method: str) -> tuple[bool, str]:
+    """Whether the trained ``method``'s test ``metric`` beats the best baseline's (the
+    best fitted method's; other trained methods have champions of their own) by more than
     ``min_gain``, and a sentence saying so (logged for every version)."""
-    value = metrics["gru4rec"][metric]
+    from movielens_sbr import methods
+
+    value = metrics[method][metric]
     baselines = {
         name: section[metric]
         for name, section in metrics.items()
-        if name != "gru4rec" and isinstance(section, dict) and metric in section
+        if isinstance(section, dict)
+        and metric in section
+        and (found := methods.find(name)) is not None
+        and not found.trained
     }
     if not baselines:
         return min_gain < 0, f"no baseline was evaluated on {metric}"
@@ -42,7 +58,7 @@ def promotion(metrics: dict, metric: str, min_gain: float) -> tuple[bool, str]:
     gain = value - baselines[best]
     verdict = "beats" if gain > min_gain else "does not beat"
     return gain > min_gain, (
-        f"gru4rec {metric} {value:.4f} {verdict} the best baseline {best} "
+        f"{method} {metric} {value:.4f} {verdict} the best baseline {best} "
         f"{baselines[best]:.4f} by more than {min_gain:g} (gain {gain:+.4f})"
     )
 
@@ -143,9 +159,12 @@ def store_uri(project: Path | None = None) -> str | None:
     return uri
 
 
-def resolve(project: Path | None, dataset: str | None, model: str | None) -> ModelChoice | None:
-    """What ``--model`` (or its absence) means in the registry: the chosen version, or None
-    when the project's registry has no champion (the caller's latest-model rule applies)."""
+def resolve(
+    project: Path | None, dataset: str | None, model: str | None, method: str | None = None
+) -> ModelChoice | None:
+    """What ``--model`` (or its absence) means in the registry of the trained ``method``
+    (default: the first trained method): the chosen version, or None when the project's
+    registry has no champion (the caller's latest-model rule applies)."""
     if model is not None and kind_of(model) == "kedro_version":
         return None
     uri = store_uri(project)
@@ -156,4 +175,4 @@ def resolve(project: Path | None, dataset: str | None, model: str | None) -> Mod
             f"--model {model!r} names a registered model, but the project has no model "
             "registry yet: run `kedro run` first, or pass a Kedro model version"
         )
-    return choose(uri, registered_name(dataset), model)
+    return choose(uri, registered_name(dataset, method or default_method()), model)

@@ -146,11 +146,16 @@ class ModelLineageHook:
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
+        from movielens_sbr import methods
+
         produced = pipeline.all_outputs()
+        suffixes = [method.model_dataset for method in methods.trained()]
         for model in sorted(pipeline.inputs()):
-            if not model.endswith("gru4rec_model"):
+            # `gru4rec_model`, or an experiment's `experiments.<variant>.gru4rec_model`.
+            suffix = next((s for s in suffixes if model.endswith(s)), None)
+            if suffix is None:
                 continue
-            index = model[: -len("gru4rec_model")] + "item_index"
+            index = model[: -len(suffix)] + "item_index"
             if index in produced or index not in catalog or not catalog.exists(model):
                 continue
             check_model_lineage(catalog, model, index)

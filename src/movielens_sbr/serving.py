@@ -5,7 +5,8 @@ index and the movie table), and ``predict`` calls the CLI's code (``Recommender.
 and ``Recommendations.to_dict``), so ``mlflow models serve`` answers a request with the list
 ``movielens-sbr recommend --json`` prints for the same session. A request row is
 ``{"session": [ids or titles], "n": 10, "exclude_seen": true, "method": "gru4rec",
-"genres": []}``; only ``session`` is required.
+"genres": []}``; only ``session`` is required (``method`` defaults to the trained method
+whose registered model this is).
 """
 
 from __future__ import annotations
@@ -22,16 +23,20 @@ class RecommenderModel(mlflow.pyfunc.PythonModel):
     """``predict`` answers one JSON-ready dict per request row."""
 
     def load_context(self, context) -> None:
-        from movielens_sbr.model.weights import StepWeights
+        from movielens_sbr.model_registry import default_method
         from movielens_sbr.recommend import Recommender
 
         artifacts = context.artifacts
+        config = context.model_config or {}
+        self.method = config.get("method") or default_method()
+        model, weights = _read_model(artifacts["model"], self.method)
         self.recommender = Recommender(
-            None,
+            model,
             pd.read_parquet(artifacts["item_index"]),
             pd.read_parquet(artifacts["movies"]),
-            weights=StepWeights.read(artifacts["model"]),
-            model_version=(context.model_config or {}).get("kedro_version"),
+            weights=weights,
+            model_version=config.get("kedro_version"),
+            model_method=self.method,
         )
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> list[dict[str, Any]]:
@@ -44,15 +49,34 @@ class RecommenderModel(mlflow.pyfunc.PythonModel):
                 [int(m) if str(m).strip().isdigit() else m for m in list(session)],
                 int(request.get("n") or 10),
                 exclude_seen=bool(request.get("exclude_seen", True)),
-                method=request.get("method") or "gru4rec",
+                method=request.get("method") or self.method,
                 genres=list(request.get("genres") or []),
             )
             answers.append(result.to_dict(self.recommender.titles))
         return answers
 
 
-def log_model(model_file: str, item_index_file: str, movies_file: str, kedro_version: str) -> Any:
-    """Log the pyfunc model in the active MLflow run; returns MLflow's ModelInfo."""
+def _read_model(path: str, method: str) -> tuple[Any, Any]:
+    """``(model, weights)`` for ``Recommender``: the weights read from the ``.keras`` file
+    without TensorFlow when they can be, else the Keras model (the method's module is
+    imported first, so that its custom layers are known)."""
+    from movielens_sbr import methods
+    from movielens_sbr.model.weights import StepWeights
+
+    try:
+        return None, StepWeights.read(path)
+    except (NotImplementedError, KeyError, OSError, ValueError):
+        import keras
+
+        methods.get(method).build  # noqa: B018 - imports the module of its layers
+        return keras.saving.load_model(path), None
+
+
+def log_model(
+    model_file: str, item_index_file: str, movies_file: str, kedro_version: str, method: str
+) -> Any:
+    """Log the pyfunc model of the trained ``method`` in the active MLflow run; returns
+    MLflow's ModelInfo."""
     from movielens_sbr.provenance import package_versions
 
     requirements = [
@@ -64,6 +88,6 @@ def log_model(model_file: str, item_index_file: str, movies_file: str, kedro_ver
         name="recommender",
         python_model=RecommenderModel(),
         artifacts=dict(zip(ARTIFACTS, (model_file, item_index_file, movies_file), strict=True)),
-        model_config={"kedro_version": kedro_version},
+        model_config={"kedro_version": kedro_version, "method": method},
         pip_requirements=requirements,
     )

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import gru4rec_config
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.gru4rec import distribution_strategy, train
 
 N_ITEMS = 40

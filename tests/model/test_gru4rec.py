@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import gru4rec_config
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model import gru4rec
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.checkpoints import CheckpointMismatchError
 from movielens_sbr.model.gru4rec import (
     GRU4RecNetwork,
@@ -308,3 +308,20 @@ def test_resume_from_a_truncated_checkpoint_names_the_file_and_the_fix(tmp_path)
     with pytest.raises(CheckpointMismatchError, match="cannot be read") as error:
         train(chain_sessions(), N_ITEMS, config, checkpoint_dir=tmp_path, resume=True)
     assert str(checkpoint) in str(error.value) and "Delete it" in str(error.value)
+
+
+def test_a_batch_larger_than_the_training_sessions_is_refused_before_any_work(monkeypatch):
+    """`training.batch_size=100000` on a few thousand sessions used to run for minutes
+    with no progress and no error: it now fails at once, saying what to set."""
+    built = []
+    monkeypatch.setattr(gru4rec, "GRU4RecNetwork", lambda *args: built.append(args))
+    with pytest.raises(ValueError) as refused:
+        gru4rec.train(chain_sessions(n_sessions=7_012), 10, gru4rec_config(batch_size=100_000))
+    assert str(refused.value) == (
+        "training.batch_size=100000 is larger than the 7,012 training sessions (each lane of "
+        "a batch walks one session): set training.batch_size to at most 7012, e.g. "
+        "--params training.batch_size=512"
+    )
+    assert built == []  # refused before the network was built
+    # As many lanes as sessions is allowed.
+    gru4rec.check_batch_size(7_012, 7_012)

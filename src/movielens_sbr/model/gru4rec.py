@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from movielens_sbr.model.batching import LaneSchedule, SessionArrays, lane_schedule
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.batching import LaneSchedule, lane_schedule
 from movielens_sbr.model.checkpoints import (
     Checkpoint,
     fingerprint,
@@ -437,6 +438,31 @@ class TrainingResult:
     config: dict
 
 
+def check_batch_size(batch_size: int, n_sessions: int) -> None:
+    """Refuse a batch of more lanes than there are training sessions.
+
+    Each lane walks one session at a time, so with ``batch_size`` above the number of
+    sessions the extra lanes never get one: every step would still compute all of them
+    (``training.batch_size=100000`` on 7k sessions ran for many minutes without a sign of
+    progress), for the same updates a batch of the sessions' number gives.
+    """
+    if batch_size > n_sessions:
+        raise ValueError(
+            f"training.batch_size={batch_size} is larger than the {n_sessions:,} training "
+            f"sessions (each lane of a batch walks one session): set training.batch_size "
+            f"to at most {n_sessions}, e.g. --params training.batch_size="
+            f"{_suggested_batch_size(n_sessions)}"
+        )
+
+
+def _suggested_batch_size(n_sessions: int) -> int:
+    """A power of two at most a tenth of the sessions (lanes stay busy most of an epoch)."""
+    size = 1
+    while size * 2 <= max(1, n_sessions // 10):
+        size *= 2
+    return size
+
+
 def train(
     train_sessions: SessionArrays,
     n_items: int,
@@ -462,7 +488,11 @@ def train(
     With a ``tf.distribute`` ``strategy`` the variables are created in its scope and each
     step runs on every replica, each on its own block of ``batch_size / replicas`` lanes of
     the same schedule (docs/scaling.md).
+
+    Raises ``ValueError`` before any work when ``config.batch_size`` is larger than the
+    number of training sessions (``check_batch_size``).
     """
+    check_batch_size(config.batch_size, train_sessions.n_sessions)
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     item_counts = np.bincount(train_sessions.items, minlength=n_items)
