@@ -59,7 +59,10 @@ MAKE = (
 TINY_LOCAL_PARAMETERS = """\
 training: {epochs: 1, layers: [16], embedding_dim: 16, batch_size: 8}
 evaluation: {n_examples: 3, n_bootstrap: 20}
-tuning: {n_trials: 2, epochs: 1}
+tuning:
+  n_trials: 2
+  epochs: 1
+  search_space: {layer_size: {choices: [16]}, batch_size: {choices: [8]}}
 """
 
 
@@ -185,3 +188,16 @@ def test_every_readme_command_runs_on_a_tiny_project(tmp_path: Path, monkeypatch
     assert not failed, "\n\n".join(failed)
     assert any(c.startswith("kedro run") for c in ran)
     assert any(c.startswith("movielens-sbr") for c in ran)
+
+
+def test_no_deprecated_pipeline_option_anywhere_a_user_reads():
+    """Kedro 1.7 deprecates `kedro run --pipeline`: README, docs, messages say --pipelines."""
+    pattern = re.compile(r"kedro run[^\n`\"]*--pipeline(?![s\w-])")
+    files = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("notebooks/*.ipynb")]
+    files += [*ROOT.glob("src/**/*.py"), *ROOT.glob("conf/**/*.yml")]
+    found = [
+        f"{p.relative_to(ROOT)}: {m.group(0)}"
+        for p in files
+        for m in pattern.finditer(p.read_text())
+    ]
+    assert not found, found
