@@ -603,6 +603,19 @@ def _row_values(entry: dict) -> dict[str, tuple[float, float, float, str]]:
 
 def write_table(results: dict) -> None:
     """Rewrite the scaling table of docs/benchmarks.md from every size measured so far."""
+    block = table_block(results)
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    if TABLE_START in text:
+        before, rest = text.split(TABLE_START, 1)
+        text = before + block + rest.split(TABLE_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Scaling: synthetic ML-32M shape\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def table_block(results: dict) -> str:
+    """The scaling tables (steps, runs, split sizes) between their markers."""
     sizes = sorted(results.values(), key=lambda e: e["n_events"])
     values = [_row_values(entry) for entry in sizes]
     names = list(dict.fromkeys(name for v in values for name in v))
@@ -662,15 +675,7 @@ def write_table(results: dict) -> None:
             f"| {s['train']['events']:,} | {s['train']['sessions']:,} "
             f"| {s['test']['predictions']:,} |"
         )
-    block = "\n".join([TABLE_START, *lines, *context, *shape, TABLE_END])
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    if TABLE_START in text:
-        before, rest = text.split(TABLE_START, 1)
-        text = before + block + rest.split(TABLE_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Scaling: synthetic ML-32M shape\n\n" + block + "\n"
-    path.write_text(text)
+    return "\n".join([TABLE_START, *lines, *context, *shape, TABLE_END])
 
 
 if __name__ == "__main__":
