@@ -50,9 +50,9 @@ def test_every_namespaced_dataset_is_stored_under_its_variant():
     config = OmegaConfigLoader(str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
     catalog = DataCatalog.from_config(config)
     pipeline = experiments.create_pipeline()
-    for name in pipeline.all_outputs():
-        if not name.startswith("experiments."):
-            continue
+    namespaced = [name for name in pipeline.all_outputs() if name.startswith("experiments.")]
+    assert {name.split(".")[1] for name in namespaced} == set(experiments.VARIANTS)
+    for name in namespaced:
         variant = name.split(".")[1]
         dataset = catalog.get(name)
         assert not isinstance(dataset, MemoryDataset), name
