@@ -245,6 +245,7 @@ def test_breakdown_draws_each_method_metric_and_the_predictions_per_bucket():
         (length_ax, length_counts, "session_length"),
     ):
         part = table[table["by"] == by]
+        assert len(ax.get_lines()) == 3
         for line in ax.get_lines():
             method = line.get_label().split(" ")[0]
             rows = part[part["method"] == method].sort_values("order")

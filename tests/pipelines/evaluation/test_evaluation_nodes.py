@@ -40,7 +40,12 @@ def test_evaluation_outputs(splits, movies):
         | {f"{name}_ci_{side}" for name in point for side in ("low", "high")}
         | {"coverage@10", "popularity@10"}
     )
-    assert isinstance(metrics["gru4rec"]["recall@10"], float)
+    for method in ("gru4rec", "pop", "markov"):
+        values = metrics[method]
+        for name in point:
+            assert values[f"{name}_ci_low"] <= values[name] <= values[f"{name}_ci_high"], name
+        assert 0 <= values["mrr@10"] <= values["ndcg@10"] <= values["recall@10"] <= 1
+        assert values["recall@1"] <= values["recall@10"]
     assert metrics["dataset"]["test_events"] == len(test)
     assert metrics["dataset"]["test_predictions"] == len(test) - test["session_id"].nunique()
     assert metrics["dataset"]["archive_md5"] == "m"
