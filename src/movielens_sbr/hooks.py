@@ -40,6 +40,10 @@ class ProjectSetupHook:
         np.random.seed(seed)  # noqa: NPY002 - third-party code may use the global state
 
 
+class MissingInputsError(RuntimeError):
+    """A pipeline's input has not been produced yet (a user error: run another first)."""
+
+
 class MissingInputsHook:
     """Fails fast, naming the pipeline to run first, when an input has not been produced."""
 
@@ -60,9 +64,9 @@ class MissingInputsHook:
         ]
         if missing:
             needed = sorted({producers[name] for name in missing})
-            raise RuntimeError(
+            raise MissingInputsError(
                 f"Inputs {missing} do not exist yet: run "
-                + " and ".join(f"`kedro run --pipeline {name}`" for name in needed)
+                + " and ".join(f"`kedro run --pipelines {name}`" for name in needed)
                 + " first, or plain `kedro run` for everything."
             )
 
@@ -88,10 +92,15 @@ class AtomicSavesHook:
 
 
 def _is_non_chief_worker(params: dict) -> bool:
-    """True in the workers of ``training.distribute: multi_worker`` other than the chief."""
-    if params.get("training", {}).get("distribute") != "multi_worker":
+    """True in the workers of ``training.distribute: multi_worker`` other than the chief.
+
+    Without ``TF_CONFIG`` a process is no worker: sessions that do not train (notebooks,
+    the recommender, other pipelines) run as usual, and training says what to set.
+    """
+    tf_config = os.environ.get("TF_CONFIG")
+    if params.get("training", {}).get("distribute") != "multi_worker" or not tf_config:
         return False
-    return not worker_task(os.environ.get("TF_CONFIG")).is_chief
+    return not worker_task(tf_config).is_chief
 
 
 class ChiefSavesHook:
