@@ -190,7 +190,7 @@ def main() -> None:
             entry: dict = {}
             for variant in variants:
                 pair = [r for r in runs if r.name in ("defaults", variant)]
-                metrics, comparison = protocol.summarise(
+                metrics, comparisons = protocol.summarise(
                     pair,
                     ks=[20],
                     ties=evaluation.ties,
@@ -201,7 +201,7 @@ def main() -> None:
                     reference=variant,
                 )
                 entry.setdefault("metrics", {}).update(metrics)
-                entry.setdefault("difference", {})[variant] = comparison
+                entry.setdefault("difference", {})[variant] = comparisons[f"{variant}_vs_defaults"]
             run["protocols"][f"exclude_seen={str(exclude_seen).lower()}"] = entry
         result["runs"].append(run)
         tmp = out_path.with_suffix(".json.tmp")

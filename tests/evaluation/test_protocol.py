@@ -84,6 +84,24 @@ def test_summarise_without_bootstrap_or_reference():
     assert comparisons == {}
 
 
+def test_a_named_reference_is_compared_with_the_best_of_the_other_runs():
+    runs = [
+        run_of("defaults", SESSION, POSITION, BAD, [0] * 6),
+        run_of("variant", SESSION, POSITION, GOOD, [0] * 6),
+    ]
+    _, comparisons = summarise(
+        runs,
+        ks=[2],
+        ties="pessimistic",
+        item_counts=np.ones(4),
+        n_bootstrap=0,
+        seed=0,
+        reference="variant",
+    )
+    assert list(comparisons) == ["variant_vs_defaults"]
+    assert comparisons["variant_vs_defaults"]["recall@2"] == pytest.approx(4 / 6 - 1 / 6)
+
+
 def test_every_trained_method_against_the_best_baseline_and_each_other():
     trained = methods.names(trained=True)
     assert len(trained) >= 2

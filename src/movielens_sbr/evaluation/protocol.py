@@ -98,9 +98,9 @@ def summarise(
     The comparisons, keyed ``<method>_vs_<other>``, are differences with the interval of
     the difference from the same resamples (paired): every trained method of ``methods``
     among the runs minus the baseline with the best primary metric (chosen on the test
-    point estimates, so it describes this test set; a baseline is any run that is not a
-    trained method), then every pair of trained methods in registry order. ``reference``
-    (default: every trained method) limits the first kind to that one method.
+    point estimates, so it describes this test set; a baseline is any run that is neither a
+    trained method nor a reference), then every pair of trained methods in registry order.
+    ``reference`` (default: every trained method) makes that one run the only reference.
     """
     trained_names = set(methods.names(trained=True))
     trained = [run.name for run in runs if run.name in trained_names]
@@ -134,7 +134,7 @@ def summarise(
         metrics[run.name] = values
 
     key = primary_metric(ks)
-    baselines = [run.name for run in runs if run.name not in trained_names]
+    baselines = [r.name for r in runs if r.name not in trained_names and r.name not in references]
     pairs = []
     if baselines:
         best = max(baselines, key=lambda name: metrics[name][key])
