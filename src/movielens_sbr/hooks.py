@@ -3,6 +3,7 @@ timing, MLflow tracking."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -194,6 +195,23 @@ class RunSummaryHook:
 _STARTED_RUNS: set[str] = set()
 """The MLflow runs this process has started (``MlflowRunHook``), to end if left active."""
 
+_MLFLOW_TIME = [0.0, 0.0]  # wall and CPU seconds of this run spent in the MLflow hooks
+
+
+def _timed(method):
+    """Adds the time spent in an MLflow hook to ``_MLFLOW_TIME`` (logged after the run)."""
+
+    @functools.wraps(method)
+    def timed(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _MLFLOW_TIME[0] += time.perf_counter() - wall
+            _MLFLOW_TIME[1] += time.process_time() - cpu
+
+    return timed
+
 
 class KedroMlflowHook:
     """kedro-mlflow's hook, imported and set up only when a pipeline runs.
@@ -247,12 +265,15 @@ class KedroMlflowHook:
         return all(name in disabled for name in names)
 
     @hook_impl
+    @_timed
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        _MLFLOW_TIME[:] = [0.0, 0.0]
         self._off = self._disabled(run_params)
         if not self._off:
             self._kedro_mlflow().before_pipeline_run(run_params, pipeline, catalog)
 
     @hook_impl
+    @_timed
     def before_node_run(self, node, catalog, inputs: dict[str, Any], is_async: bool) -> None:
         if not self._off:
             self._kedro_mlflow().before_node_run(node, catalog, inputs, is_async)
@@ -260,9 +281,15 @@ class KedroMlflowHook:
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
         if not self._off:
-            self._kedro_mlflow().after_pipeline_run(run_params, pipeline, catalog)
+            _timed(self._kedro_mlflow().after_pipeline_run)(run_params, pipeline, catalog)
+            logger.info(
+                "MLflow tracking took %.1f s of this run (%.1f s of CPU): import, setup, "
+                "logging, the logged and registered models",
+                *_MLFLOW_TIME,
+            )
 
     @hook_impl
+    @_timed
     def on_pipeline_error(
         self, error: Exception, run_params: dict[str, Any], pipeline: Pipeline, catalog
     ) -> None:
@@ -307,6 +334,7 @@ class MlflowRunHook:
 
     # trylast/tryfirst: inside the run that kedro-mlflow's own hook starts and ends.
     @hook_impl(trylast=True)
+    @_timed
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
         mlflow = sys.modules.get("mlflow")  # not imported: tracking is off for this run
         active = mlflow.active_run() if mlflow is not None else None
@@ -330,6 +358,7 @@ class MlflowRunHook:
         )
 
     @hook_impl
+    @_timed
     def after_dataset_loaded(self, dataset_name: str) -> None:
         from movielens_sbr import methods
 
@@ -343,6 +372,7 @@ class MlflowRunHook:
                 self._evaluated[method] = (version, str(dataset._get_load_path()))
 
     @hook_impl
+    @_timed
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if self._run_id is None:
             return
@@ -362,6 +392,7 @@ class MlflowRunHook:
             tracking.log_artifact(run_id, _saved_path(self._catalog, dataset_name), artifact_path)
 
     @hook_impl(tryfirst=True)
+    @_timed
     def after_pipeline_run(self) -> None:
         if self._run_id is not None and self._test_metrics:
             for method, (kedro_version, model_file) in self._evaluated.items():
