@@ -20,53 +20,27 @@ import json
 import logging
 import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
 
+from movielens_sbr import methods
+from movielens_sbr.data.dat_format import parse_movies, parse_ratings
+from movielens_sbr.data.movielens import read_archive
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.evaluation import protocol
+from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.model.gru4rec import GRU4RecScorer, train
+from movielens_sbr.model.training_setup import model_config
+from movielens_sbr.params import load_parameters, validate_section
+from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions
+from movielens_sbr.provenance import git_commit, peak_rss_mb
+from seed_recipe import as_step_model, train_for
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from movielens_sbr import methods  # noqa: E402
-from movielens_sbr.data.dat_format import parse_movies, parse_ratings  # noqa: E402
-from movielens_sbr.data.movielens import read_archive  # noqa: E402
-from movielens_sbr.evaluation import protocol  # noqa: E402
-from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
-from movielens_sbr.model.batching import SessionArrays  # noqa: E402
-from movielens_sbr.model.gru4rec import GRU4RecScorer, train  # noqa: E402
-from movielens_sbr.params import validate_section  # noqa: E402
-from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
-from movielens_sbr.pipelines.training.nodes import model_config  # noqa: E402
-from seed_recipe import as_step_model, train_for  # noqa: E402
-
+CONF = ROOT / "conf" / "base"
 DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "ml-1m-users-1-2999.zip"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def load_parameters(overrides: list[str] = ()) -> dict:
-    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated."""
-    from movielens_sbr.params import load_parameters as load
-
-    return load(ROOT / "conf" / "base", overrides)
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def timed_evaluation(scorer, test, n_items, params) -> dict:
@@ -98,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     seed = params["seed"]
     training = dict(params["training"])
     if args.epochs:
@@ -106,7 +80,7 @@ def main() -> None:
     result: dict = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python " + " ".join(["scripts/benchmark.py", *sys.argv[1:]]),
-        "git_commit": git_commit(),
+        "git_commit": git_commit(ROOT, short=True) or "unknown",
         "cores": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
         "versions": {

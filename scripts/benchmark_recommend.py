@@ -79,13 +79,14 @@ def main() -> None:
     project = args.project.resolve()
     load_before = os.getloadavg()
 
-    from movielens_sbr.recommend import Recommender, _project_catalog, _quiet_kedro
+    from movielens_sbr.kedro_project import project_catalog, quiet_kedro
+    from movielens_sbr.recommend import Recommender
 
     started = time.perf_counter()
     recommender = Recommender.load(project)
     load_seconds = time.perf_counter() - started
-    catalog, _ = _project_catalog(project, None)
-    with _quiet_kedro():
+    catalog, _ = project_catalog(project, None)
+    with quiet_kedro():
         test = catalog.load("test_sessions")[["session_id", "item"]]
 
     groups = test.groupby("session_id", sort=True)["item"]

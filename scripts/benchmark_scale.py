@@ -3,6 +3,7 @@
 Usage:
     python scripts/benchmark_scale.py [--sizes 1M,4M,16M,32M] [--train-steps 640]
         [--eval-predictions 20000] [--replicas 1] [--set SECTION.KEY=VALUE ...] [--no-table]
+        [--alternate KEY=V1,V2 --rounds 2]
 
 For each size, the log is generated (``movielens_sbr.data.synthetic``, seed 0) and written
 as an ML-32M zip, then every step runs in its own Python process, so that the peak
@@ -20,6 +21,10 @@ inputs loaded from Parquet and its libraries imported, as a Kedro node would hav
   extrapolated to all test predictions by the count of predictions;
 - ``baselines``: POP and Markov fitted on all train sessions, scored on the same sample.
 
+``--alternate KEY=V1,V2 --rounds N`` runs only the train step, with each value in turn
+(``replicas=1,2``, ``training.sparse_updates=false,true``), N rounds, and prints a table
+with the ratio of CPU seconds per step within each round; its JSON goes to ``--results``.
+
 Results are merged by size into data/08_reporting/benchmarks/scale.json (so sizes can be
 run separately) and the table "Scaling: synthetic ML-32M shape" of docs/benchmarks.md is
 rewritten from it. Absolute times drift on a shared machine: each step records the load
@@ -32,7 +37,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -41,7 +45,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movielens_sbr.params import load_parameters
+from movielens_sbr.provenance import git_commit, peak_rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf" / "base"
 
 RESULTS = ROOT / "data" / "08_reporting" / "benchmarks" / "scale.json"
 WORK = ROOT / "data" / "02_intermediate" / "scale"
@@ -54,24 +62,6 @@ TABLE_START = "<!-- scale table: written by scripts/benchmark_scale.py -->"
 TABLE_END = "<!-- /scale table -->"
 
 
-def load_parameters(overrides: list[str] = ()) -> dict:
-    """conf/base parameters with ``SECTION.KEY=VALUE`` overrides, validated."""
-    from movielens_sbr.params import load_parameters as load
-
-    return load(ROOT / "conf" / "base", overrides)
-
-
-def git_commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip() or "unknown"
-
-
 def parse_size(text: str) -> int:
     text = text.strip().upper()
     factor = {"K": 1_000, "M": 1_000_000}.get(text[-1], 1)
@@ -80,10 +70,6 @@ def parse_size(text: str) -> int:
 
 def label(n_events: int) -> str:
     return f"{n_events / 1e6:g}M"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def rss_mb() -> float:
@@ -156,7 +142,7 @@ def step_ingest(work: Path, n_events: int, args) -> dict:
 def step_sessions(work: Path, n_events: int, args) -> dict:
     from movielens_sbr.data import sessions
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     config = params["sessions"]
     ratings = pd.read_parquet(work / "ratings.parquet")
     clock = Clock()
@@ -209,7 +195,8 @@ def step_train(work: Path, n_events: int, args) -> dict:
     import keras
     import tensorflow as tf
 
-    from movielens_sbr.model.batching import SessionArrays, lane_schedule
+    from movielens_sbr.data.session_arrays import SessionArrays
+    from movielens_sbr.model.batching import lane_schedule
     from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer, distribution_strategy
 
     strategy = None
@@ -219,10 +206,10 @@ def step_train(work: Path, n_events: int, args) -> dict:
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas
         )
         strategy = distribution_strategy("mirrored")
+    from movielens_sbr.model.training_setup import model_config
     from movielens_sbr.params import validate_section
-    from movielens_sbr.pipelines.training.nodes import model_config
 
-    params = load_parameters([*DEFAULT_OVERRIDES, *args.set])
+    params = load_parameters(CONF, [*DEFAULT_OVERRIDES, *args.set])
     config = model_config(validate_section("training", params["training"]), params["seed"])
     train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
@@ -306,11 +293,11 @@ def _timed_evaluation(clock: Clock, name: str, scorer, sample, n_items, params) 
 def step_evaluate(work: Path, n_events: int, args) -> dict:
     import keras
 
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.evaluator import DEFAULT_MEMORY_MB, batch_size_for_memory
-    from movielens_sbr.model.batching import SessionArrays
     from movielens_sbr.model.gru4rec import GRU4RecScorer
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
     test = SessionArrays.from_frame(
         pd.read_parquet(work / "test.parquet", columns=["session_id", "item_idx"])
@@ -335,10 +322,10 @@ def step_evaluate(work: Path, n_events: int, args) -> dict:
 
 
 def step_baselines(work: Path, n_events: int, args) -> dict:
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.baselines import Markov, Popularity
-    from movielens_sbr.model.batching import SessionArrays
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
     train = SessionArrays.from_frame(
         pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
@@ -421,6 +408,13 @@ def main() -> None:
         help="only rewrite the table from these results files (merged by size)",
     )
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument(
+        "--alternate",
+        metavar="KEY=V1,V2",
+        help="train step only: run it with each value in turn, --rounds times, and print "
+        "the comparison (KEY: replicas or SECTION.KEY), e.g. training.sparse_updates=false,true",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of --alternate")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--n-events", type=int, help=argparse.SUPPRESS)
@@ -436,6 +430,9 @@ def main() -> None:
         write_table(merged)
         return
     command = "python " + " ".join(["scripts/benchmark_scale.py", *sys.argv[1:]])
+    if args.alternate:
+        alternate(args, command)
+        return
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     for n_events in (parse_size(size) for size in args.sizes.split(",")):
         work = WORK / label(n_events)
@@ -446,20 +443,13 @@ def main() -> None:
                 "n_events": n_events,
                 "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "command": command,
-                "git_commit": git_commit(),
+                "git_commit": git_commit(ROOT, short=True) or "unknown",
                 "cores": os.cpu_count(),
             }
         )
         for name in args.steps.split(","):
             print(f"[{label(n_events)}] {name} ...", flush=True)
-            child = [sys.executable, __file__, "--step", name, "--work", str(work)]
-            child += ["--n-events", str(n_events), "--train-steps", str(args.train_steps)]
-            child += ["--eval-predictions", str(args.eval_predictions)]
-            child += ["--replicas", str(args.replicas)]
-            for override in args.set:
-                child += ["--set", override]
-            subprocess.run(child, check=True, cwd=ROOT)
-            entry[name] = json.loads((work / f"{name}.json").read_text())
+            entry[name] = _child(name, work, n_events, args)
             entry[name]["date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             print(
                 f"[{label(n_events)}] {name}: {entry[name]['step_seconds']:.1f} s, "
@@ -472,6 +462,81 @@ def main() -> None:
             args.results.write_text(json.dumps(results, indent=1, default=str))
     if not args.no_table:
         write_table(results)
+
+
+def _child(name: str, work: Path, n_events: int, args, extra: list[str] = ()) -> dict:
+    """Run one step in its own process; its results."""
+    child = [sys.executable, __file__, "--step", name, "--work", str(work)]
+    child += ["--n-events", str(n_events), "--train-steps", str(args.train_steps)]
+    child += ["--eval-predictions", str(args.eval_predictions)]
+    child += ["--replicas", str(args.replicas)]
+    for override in args.set:
+        child += ["--set", override]
+    subprocess.run([*child, *extra], check=True, cwd=ROOT)
+    return json.loads((work / f"{name}.json").read_text())
+
+
+def alternate(args, command: str) -> None:
+    """The train step with each value of ``--alternate`` in turn, ``--rounds`` times, on the
+    data of earlier ``generate,ingest,sessions`` steps; the JSON to ``--results`` and a
+    Markdown table to stdout. On a shared machine compare within a round: the ratio to the
+    round's first value cancels most of the load the round ran under."""
+    key, _, values_text = args.alternate.partition("=")
+    values = values_text.split(",")
+    if not key or len(values) < 2:
+        raise SystemExit("--alternate needs KEY=V1,V2[,...], e.g. replicas=1,2")
+    runs = []
+    for n_events in (parse_size(size) for size in args.sizes.split(",")):
+        work = WORK / label(n_events)
+        for round_ in range(1, args.rounds + 1):
+            for value in values:
+                extra = ["--replicas", value] if key == "replicas" else ["--set", f"{key}={value}"]
+                print(f"[{label(n_events)}] round {round_}: train, {key}={value} ...", flush=True)
+                result = _child("train", work, n_events, args, extra)
+                runs.append(
+                    {
+                        "size": label(n_events),
+                        "round": round_,
+                        key: value,
+                        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        **result,
+                    }
+                )
+    report = {
+        "command": command,
+        "git_commit": git_commit(),
+        "cores": os.cpu_count(),
+        "alternate": key,
+        "runs": runs,
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(report, indent=1, default=str))
+    print(alternate_table(report))
+
+
+def alternate_table(report: dict) -> str:
+    """Markdown table of an ``--alternate`` report: one row per run, with the ratio of its
+    CPU seconds per step to the first value's in the same round."""
+    key = report["alternate"]
+    lines = [
+        f"| size | round | {key} | timed steps | wall s / step | CPU s / step "
+        "| CPU / step vs the round's first | events/s | mean loss | one epoch extrapolated: "
+        "wall / CPU s | load average (1 min) before-after |",
+        "| --- " * 11 + "|",
+    ]
+    first: dict[tuple[str, int], float] = {}
+    for run in report["runs"]:
+        cpu = run["parts"]["timed_steps"]["cpu_seconds"] / run["timed_steps"]
+        reference = first.setdefault((run["size"], run["round"]), cpu)
+        lines.append(
+            f"| {run['size']} | {run['round']} | {run[key]} | {run['timed_steps']} "
+            f"| {run['seconds_per_step']:.4f} | {cpu:.4f} | {cpu / reference:.2f} "
+            f"| {run['events_per_second']:,.0f} | {run['mean_loss_timed']:.3f} "
+            f"| {run['epoch_seconds_extrapolated']:,.0f} / "
+            f"{run['epoch_cpu_seconds_extrapolated']:,.0f} "
+            f"| {run['load_average_before'][0]:.1f}-{run['load_average_after'][0]:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def _part(part: dict, peak_key: str = "peak_rss_mb_so_far") -> tuple[float, float, float]:

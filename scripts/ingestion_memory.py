@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -76,6 +75,7 @@ def measure(archive: Path) -> dict:
         parse_movies_node,
         parse_ratings_node,
     )
+    from movielens_sbr.provenance import peak_rss_mb
 
     times = {}
     started = time.perf_counter()
@@ -100,7 +100,7 @@ def measure(archive: Path) -> dict:
         "dtypes": {name: str(dtype) for name, dtype in ratings.dtypes.items()},
         "frame_mib": round(ratings.memory_usage(deep=True).sum() / 2**20, 1),
         **{name: round(value, 1) for name, value in times.items()},
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(peak_rss_mb(), 1),
     }
 
 

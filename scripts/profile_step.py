@@ -34,8 +34,8 @@ def main() -> None:
     import tensorflow as tf
 
     from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer
+    from movielens_sbr.model.training_setup import model_config
     from movielens_sbr.params import load_parameters, validate_section
-    from movielens_sbr.pipelines.training.nodes import model_config
 
     params = load_parameters(ROOT / "conf" / "base", args.set)
     config = model_config(validate_section("training", params["training"]), params["seed"])

@@ -12,7 +12,8 @@ import time
 import keras
 import numpy as np
 
-from movielens_sbr.model.batching import SessionArrays, lane_schedule
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.batching import lane_schedule
 from movielens_sbr.model.gru4rec import build_step_model
 
 HIDDEN = 50
@@ -80,8 +81,8 @@ def as_step_model(model: keras.Model, n_items: int) -> keras.Model:
 
     Softmax is monotonic, so ranking by the Dense logits equals ranking by its output.
     """
+    from movielens_sbr.model.training_setup import model_config
     from movielens_sbr.params import config_from_base
-    from movielens_sbr.pipelines.training.nodes import model_config
 
     options = config_from_base("training", layers=[HIDDEN], embedding="onehot", batch_size=BATCH)
     step = build_step_model(n_items, model_config(options, seed=0))

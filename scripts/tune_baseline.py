@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import time
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchmark import DEFAULT_ARCHIVE, load_parameters  # noqa: E402
-from movielens_sbr.data.dat_format import parse_ratings  # noqa: E402
-from movielens_sbr.data.movielens import read_archive  # noqa: E402
-from movielens_sbr.evaluation import protocol  # noqa: E402
-from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
-from movielens_sbr.model.batching import SessionArrays  # noqa: E402
-from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions  # noqa: E402
+from benchmark import CONF, DEFAULT_ARCHIVE
+from movielens_sbr.data.dat_format import parse_ratings
+from movielens_sbr.data.movielens import read_archive
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.evaluation import protocol
+from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.params import load_parameters
+from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions
 
 
 def main() -> None:
@@ -40,7 +37,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
 
-    params = load_parameters(args.set)
+    params = load_parameters(CONF, args.set)
     seed = params["seed"]
     evaluation = params["evaluation"]
 

@@ -76,7 +76,7 @@ def test_recommend_json_shape_and_same_list_as_the_api(project, api):
 def test_cli_lists_the_evaluators_ranking_of_test_sessions(project, api):
     """The command's top 5 after a test-session prefix is the evaluation code's ranking
     (``evaluate`` with the Keras model's scorer, seen items excluded) for that prefix."""
-    from movielens_sbr.model.batching import SessionArrays
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.model.gru4rec import GRU4RecScorer
     from test_recommend import evaluator_rankings
 
@@ -171,10 +171,10 @@ def test_similar_every_method(project, api):
 
 
 def test_load_reads_the_weights_of_the_version_kedro_resolves(project):
-    from movielens_sbr.recommend import _project_catalog
+    from movielens_sbr.kedro_project import project_catalog
 
     fresh = Recommender.load(project)
-    catalog, _ = _project_catalog(project, None)
+    catalog, _ = project_catalog(project, None)
     assert fresh.model_version == catalog.get("gru4rec_model").resolve_load_version()
     assert fresh._model is None  # weights read from the file; no Keras model built
     keras_model = fresh.model  # loaded on demand, the same version

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from movielens_sbr import methods
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import ParameterError, base_section, config_from_base, sections
 
 N_ITEMS = 12

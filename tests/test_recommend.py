@@ -6,16 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SESSIONS_PARAMS, gru4rec_config, make_movies_lines, make_ratings_lines
+from conftest import SESSIONS_PARAMS, make_movies_lines, make_ratings_lines
 from movielens_sbr import methods
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import ItemKNN
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.evaluation.protocol import fit_baselines
-from movielens_sbr.model.batching import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecScorer, build_step_model
-from movielens_sbr.model.weights import StepWeights
+from movielens_sbr.model.gru4rec import GRU4RecScorer
 from movielens_sbr.params import base_section
-from movielens_sbr.recommend import NumpyGRU4Rec, Recommender, RecommendError, top_n
+from movielens_sbr.recommend import Recommender, RecommendError
 
 
 @pytest.fixture(scope="module")
@@ -121,40 +120,6 @@ def test_api_ranking_equals_the_evaluators(trained, recommender, method):
         prefix = items_of[test.items[start : start + position]].tolist()
         ranked = recommender.recommend(prefix, n=n_items, method=method).items
         assert greater <= ranked.index(target) <= greater + equal
-
-
-def test_numpy_gru_equals_the_keras_step_model(tmp_path):
-    n_items = 30
-    for config in (
-        gru4rec_config(layers=(8, 6), embedding="onehot"),
-        gru4rec_config(layers=(7,), embedding="embedding", embedding_dim=5),
-        gru4rec_config(layers=(6, 5), embedding="constrained"),
-    ):
-        model = build_step_model(n_items, config)
-        rng = np.random.default_rng(0)
-        for layer in model.layers:  # non-zero biases too
-            layer.set_weights([rng.normal(0, 0.5, w.shape) for w in layer.get_weights()])
-        sessions = [rng.integers(0, n_items, size) for size in (5, 3, 1)]
-        scorer = GRU4RecScorer(model)
-        scorer.start(3)
-        matrix = np.zeros((3, 5), np.int32)
-        for row, session in enumerate(sessions):
-            matrix[row, : len(session)] = session
-        expected = np.zeros((3, n_items), np.float32)
-        lengths = np.array([5, 3, 1])
-        for t in range(5):
-            active = int((lengths > t).sum())
-            scores = scorer.step(matrix[:active, t])
-            for row in range(active):
-                if lengths[row] == t + 1:
-                    expected[row] = scores[row]
-        got = NumpyGRU4Rec(model).scores(matrix, lengths)
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-        # The same from the weights read back from the saved file, without Keras.
-        path = tmp_path / f"{config.embedding}.keras"
-        model.save(path)
-        from_file = NumpyGRU4Rec(StepWeights.read(path)).scores(matrix, lengths)
-        np.testing.assert_allclose(from_file, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_seen_movies_are_excluded_unless_asked(recommender, trained):
@@ -321,18 +286,6 @@ def test_user_session_is_the_latest_one(recommender, trained):
 def test_model_and_item_index_must_agree(trained):
     with pytest.raises(ValueError, match="item_index"):
         Recommender(trained["model"], trained["item_index"].head(5), trained["movies"])
-
-
-def test_top_n_equals_a_stable_full_sort_with_ties_and_exclusions():
-    rng = np.random.default_rng(3)
-    scores = rng.integers(0, 4, (50, 30)).astype(np.float32)  # many ties
-    scores[rng.random(scores.shape) < 0.3] = -np.inf
-    scores[0] = -np.inf  # a row with nothing left
-    for n in (1, 5, 29, 30, 40):
-        order, values = top_n(scores, n)
-        expected = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-        np.testing.assert_array_equal(order, expected)
-        np.testing.assert_array_equal(values, np.take_along_axis(scores, expected, axis=1))
 
 
 def test_methods_and_defaults_come_from_the_registry(recommender, trained, monkeypatch):

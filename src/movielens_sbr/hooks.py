@@ -89,24 +89,33 @@ class AtomicSavesHook:
 
 
 def _is_non_chief_worker(params: dict) -> bool:
-    """True in the workers of ``training.distribute: multi_worker`` other than the chief."""
-    if params.get("training", {}).get("distribute") != "multi_worker":
+    """True in the workers of ``training.distribute: multi_worker`` other than the chief.
+
+    Without ``TF_CONFIG`` a process is no worker: sessions that do not train (notebooks,
+    the recommender, other pipelines) run as usual, and training says what to set.
+    """
+    tf_config = os.environ.get("TF_CONFIG")
+    if params.get("training", {}).get("distribute") != "multi_worker" or not tf_config:
         return False
-    return not worker_task(os.environ.get("TF_CONFIG")).is_chief
+    return not worker_task(tf_config).is_chief
 
 
 class ChiefSavesHook:
     """Under ``training.distribute: multi_worker`` every worker runs the same pipeline on
     shared storage, and only the chief saves: the other workers' outputs stay in memory.
+
+    ``run_manifest`` stays in the catalog: reads go to the versions of complete runs, which
+    its versions mark (run_commit.py); RunManifestHook saves none on these workers, and
+    KedroMlflowHook tracks nothing there.
     """
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
         if not _is_non_chief_worker(catalog.load("parameters")):
             return
-        for name in sorted(pipeline.all_outputs() | {"run_manifest"}):
+        for name in sorted(pipeline.all_outputs()):
             catalog[name] = MemoryDataset(copy_mode="assign")
-        logger.info("Not the chief worker: this run saves nothing")
+        logger.info("Not the chief worker: this run saves nothing and tracks nothing")
 
 
 class RunManifestHook:
@@ -119,8 +128,8 @@ class RunManifestHook:
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
-        if "run_manifest" not in catalog:
-            return
+        if "run_manifest" not in catalog or _is_non_chief_worker(catalog.load("parameters")):
+            return  # a non-chief worker's run saved nothing: the chief's manifest marks it
         summary = catalog.load("archive_summary") if catalog.exists("archive_summary") else None
         outputs = {}
         for name in sorted(pipeline.all_outputs()):
@@ -295,6 +304,24 @@ class KedroMlflowHook:
     ) -> None:
         if not self._off:
             self._kedro_mlflow().on_pipeline_error(error, run_params, pipeline, catalog)
+
+    # The non-chief workers of a multi-worker training track nothing (the chief's run holds
+    # the training), and do not open the store at all: workers starting together would
+    # create or migrate the same SQLite store at once.
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        if _is_non_chief_worker(context.params):
+            self._is_mlflow_enabled = False
+            return
+        super().after_context_created(context)
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        if _is_non_chief_worker(catalog.load("parameters")):
+            self._is_mlflow_enabled = False  # also read by its node and end-of-run hooks
+            self.run_id = None
+            return
+        super().before_pipeline_run(run_params, pipeline, catalog)
 
 
 class MlflowRunHook:

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     import numpy as np
     from pydantic import BaseModel
 
+    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.evaluation.evaluator import SessionScorer
-    from movielens_sbr.model.batching import SessionArrays
 
 # Arguments of a fitted method's constructor that are not options of the configuration.
 _NOT_OPTIONS = {"train", "n_items", "seed", "recency"}

@@ -1,9 +1,10 @@
-"""What a run was made of: package versions, git commit, input checksum (no Kedro imports)."""
+"""What a run was made of: package versions, git commit, input checksum, peak memory."""
 
 from __future__ import annotations
 
 import platform
 import re
+import resource
 import subprocess
 import sys
 from importlib import metadata
@@ -27,22 +28,34 @@ def package_versions(distribution: str = DISTRIBUTION) -> dict[str, str | None]:
     return versions
 
 
+def _git(folder: str | Path, *args: str) -> str | None:
+    """Output of ``git args`` in ``folder``, or None without git or outside a repository."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def git_commit(folder: str | Path, short: bool = False) -> str | None:
+    """The commit checked out in ``folder`` (abbreviated with ``short``), or None."""
+    return _git(folder, "rev-parse", *(["--short"] if short else []), "HEAD")
+
+
 def git_state(folder: str | Path) -> dict:
     """The commit checked out in ``folder`` and whether tracked files differ from it."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
+    commit = git_commit(folder)
     if commit is None:
         return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    dirty = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_manifest(

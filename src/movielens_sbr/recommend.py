@@ -17,11 +17,8 @@ item known to the model gets the most popular training movies and is flagged
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +28,16 @@ import numpy as np
 import pandas as pd
 
 from movielens_sbr import methods as registry
-from movielens_sbr.evaluation.evaluator import padded
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays, longer_than, top_k
+from movielens_sbr.kedro_project import (
+    project_catalog,
+    quiet_kedro,
+    saved_model_file,
+    trained_item_index,
+    try_load,
+)
+from movielens_sbr.model.gru4rec_numpy import NumpyGRU4Rec
 from movielens_sbr.model.weights import StepWeights
-from movielens_sbr.run_versions import IncompleteRunError, latest_complete_version, lineage_version
 from movielens_sbr.titles import TitleIndex
 
 logger = logging.getLogger(__name__)
@@ -42,87 +45,6 @@ logger = logging.getLogger(__name__)
 
 class RecommendError(ValueError):
     """A request the recommender cannot answer (unknown method, genre, user, ...)."""
-
-
-class NumpyGRU4Rec:
-    """Inference of the exported GRU4Rec step model in numpy.
-
-    The step model is ``item -> [embedding | one-hot] -> GRU x k -> Dense(n_items)``. Keras'
-    GRU cell (``reset_after=True``) is ``z, r = sigmoid(x W_zr + b + h U_zr + c)``,
-    ``h~ = tanh(x W_h + b_h + r * (h U_h + c_h))``, ``h' = z h + (1 - z) h~``. The first
-    layer's ``x W + b`` is precomputed for every item, so a step costs one ``[n, h] x
-    [h, 3h]`` product; a call takes a whole batch of sessions, with no Python per event.
-    Built from a Keras model or from ``StepWeights`` read from the ``.keras`` file.
-    """
-
-    def __init__(self, model: Any):
-        weights = model if isinstance(model, StepWeights) else StepWeights.from_model(model)
-        grus = sorted((n for n in weights.layers if n.startswith("gru_")), key=lambda n: int(n[4:]))
-        if not grus or "scores" not in weights:
-            raise NotImplementedError("not a GRU4Rec step model (no gru_i / scores layers)")
-        self.layers: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        expected = {
-            "reset_after": True,
-            "use_bias": True,
-            "activation": "tanh",
-            "recurrent_activation": "sigmoid",
-        }
-        for name in grus:
-            layer = weights[name]
-            if any(layer.config.get(key) != value for key, value in expected.items()):
-                raise NotImplementedError(f"{name} is not a standard reset-after GRU")
-            kernel, recurrent, bias = layer.weights
-            self.layers.append((kernel, recurrent, bias[0], bias[1]))
-        kernel, _, input_bias, _ = self.layers[0]
-        self.output_weights, self.output_bias = weights["scores"].weights  # [hidden, n_items]
-        if "item_embedding" in weights:
-            self.item_vectors = weights["item_embedding"].weights[0]  # tied: also the output
-            self.input_table = self.item_vectors @ kernel + input_bias
-        else:  # one-hot input: x W is the item's row of W
-            self.item_vectors = self.output_weights.T
-            self.input_table = kernel + input_bias
-        self.n_items = self.output_weights.shape[1]
-
-    @staticmethod
-    def _cell(projected, h, recurrent, recurrent_bias):
-        """One GRU step, in place on temporaries (this loop is most of the scoring time)."""
-        units = h.shape[1]
-        inner = h @ recurrent
-        inner += recurrent_bias
-        gates = projected[:, : 2 * units] + inner[:, : 2 * units]  # z | r
-        gates *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no exp overflow
-        np.tanh(gates, out=gates)
-        gates += 1.0
-        gates *= 0.5
-        candidate = gates[:, units:] * inner[:, 2 * units :]
-        candidate += projected[:, 2 * units :]
-        np.tanh(candidate, out=candidate)
-        h = h - candidate  # z h + (1 - z) h~ = h~ + z (h - h~)
-        h *= gates[:, :units]
-        h += candidate
-        return h
-
-    def final_hidden(self, matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Last layer's state after each session; rows sorted by length, longest first."""
-        n = len(lengths)
-        states = [np.zeros((n, layer[1].shape[0]), np.float32) for layer in self.layers]
-        for t in range(matrix.shape[1] if n else 0):
-            active = int(np.searchsorted(-lengths, -t, side="left"))  # lengths > t
-            x = self.input_table[matrix[:active, t]]
-            for i, (kernel, recurrent, input_bias, recurrent_bias) in enumerate(self.layers):
-                if i:
-                    x = x @ kernel + input_bias
-                x = self._cell(x, states[i][:active], recurrent, recurrent_bias)
-                states[i][:active] = x
-        return states[-1]
-
-    def scores(
-        self, matrix: np.ndarray, lengths: np.ndarray, out: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Scores over all items after each session (written into ``out`` when given)."""
-        out = np.matmul(self.final_hidden(matrix, lengths), self.output_weights, out=out)
-        out += self.output_bias
-        return out
 
 
 def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items: int):
@@ -133,54 +55,22 @@ def _final_scores(scorer: Any, matrix: np.ndarray, lengths: np.ndarray, n_items:
     n = len(lengths)
     out = np.zeros((n, n_items), np.float32)
     scorer.start(n)
-    for t in range(matrix.shape[1] if n else 0):
-        active = int(np.searchsorted(-lengths, -t, side="left"))
+    running = longer_than(lengths).tolist()
+    for t in range(len(running) - 1):
+        active, ending = running[t], running[t + 1]  # ending: still running after t
         scores = scorer.step(matrix[:active, t])
-        ending = int(np.searchsorted(-lengths, -(t + 1), side="left"))  # still running after t
         out[ending:active] = scores[ending:active]
     return out
 
 
-def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``n`` columns per row, ties by column index; -inf (excluded) entries come last.
-
-    Equal to ``np.argsort(-scores, kind="stable")[:, :n]``, but sorts only the entries at
-    or above each row's n-th largest score.
-    """
-    n_rows, n_cols = scores.shape
-    n = min(n, n_cols)
-    if n == n_cols or n_rows == 0:
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-        return order, np.take_along_axis(scores, order, axis=1)
-    nth = -np.partition(-scores, n - 1, axis=1)[:, n - 1]
-    rows, cols = np.nonzero(scores >= nth[:, None])  # n or more per row (ties)
-    values = scores[rows, cols]
-    sort = np.lexsort((cols, -values, rows))
-    rows, cols, values = rows[sort], cols[sort], values[sort]
-    position = np.arange(len(rows)) - np.searchsorted(rows, np.arange(n_rows))[rows]
-    keep = position < n
-    order = np.empty((n_rows, n), dtype=np.int64)
-    top = np.empty((n_rows, n), dtype=scores.dtype)
-    order[rows[keep], position[keep]] = cols[keep]
-    top[rows[keep], position[keep]] = values[keep]
-    return order, top
-
-
 BLOCK = 1024  # sessions scored together: bounds the [sessions, items] score blocks
-
-
-def _flat(sessions: Sequence[np.ndarray]) -> SessionArrays:
-    """Sessions of item indices (possibly empty) as flat items and offsets."""
-    lengths = np.array([len(s) for s in sessions], dtype=np.int64)
-    items = np.concatenate(sessions) if len(sessions) else np.zeros(0)
-    return SessionArrays(items.astype(np.int32), np.r_[0, np.cumsum(lengths)])
 
 
 def _exclude(scores: np.ndarray, flat: SessionArrays, rows: np.ndarray) -> None:
     """Set to -inf, in row i of ``scores``, the items of session ``rows[i]`` of ``flat``."""
     if not flat.lengths[rows].any():
         return
-    matrix = padded(flat, rows)
+    matrix = flat.padded(rows)
     row, position = np.nonzero(matrix >= 0)
     scores[row, matrix[row, position]] = -np.inf
 
@@ -371,10 +261,10 @@ class Recommender:
         session events (``--user``) are loaded only when needed.
         """
         if isinstance(source, str | Path):
-            catalog, params = _project_catalog(Path(source), env)
+            catalog, params = project_catalog(Path(source), env)
         else:
             catalog = source
-            params = _try_load(catalog, "parameters") or {}
+            params = try_load(catalog, "parameters") or {}
         default_method = (params.get("recommending") or {}).get("method")
         wanted = registry.find(method or default_method or "")
         model_method = wanted.name if wanted and wanted.trained else registry.trained()[0].name
@@ -385,28 +275,28 @@ class Recommender:
             model_version = registered.kedro_version
 
         def load_model() -> Any:
-            with _quiet_kedro():
+            with quiet_kedro():
                 return catalog.load(dataset, version=version)
 
         model, weights = None, None
         version = model_version
-        saved = _saved_model_file(catalog, model_version, dataset)
+        saved = saved_model_file(catalog, model_version, dataset)
         if saved is not None:
             path, version = saved
             try:
                 weights = StepWeights.read(path)
             except (NotImplementedError, KeyError, OSError) as reason:
                 logger.warning("reading %s with Keras instead: %s", path, reason)
-        with _quiet_kedro():
+        with quiet_kedro():
             if weights is None:
                 model = catalog.load(dataset, version=model_version)
                 version = model_version or catalog.get(dataset).resolve_load_version()
-            item_index = _trained_item_index(catalog, version)
+            item_index = trained_item_index(catalog, version)
             movies = catalog.load("movies")
 
         def loader(name: str) -> Callable[[], pd.DataFrame]:
             def load() -> pd.DataFrame:
-                with _quiet_kedro():
+                with quiet_kedro():
                     return catalog.load(name)
 
             return load
@@ -519,11 +409,11 @@ class Recommender:
     ) -> np.ndarray:
         """Scores over all items after each session (item indices; each non-empty)."""
         method = method or self.default_method
-        flat = _flat(sessions)
+        flat = SessionArrays.from_sequences(sessions)
         if (flat.lengths == 0).any():
             raise ValueError("every session needs at least one known item")
         out = np.zeros((len(sessions), self.n_items), np.float32)
-        order = np.argsort(-flat.lengths, kind="stable")
+        order = flat.longest_first()
         for begin in range(0, len(order), BLOCK):
             rows = order[begin : begin + BLOCK]
             out[rows] = self._block_scores(flat, rows, method)
@@ -537,7 +427,7 @@ class Recommender:
         scores = np.empty((len(rows), self.n_items), np.float32)
         scores[warm:] = self.popularity
         if warm:
-            matrix = padded(flat, rows[:warm])
+            matrix = flat.padded(rows[:warm])
             if method == self.model_method and self._gru is not None:
                 with _one_blas_thread():
                     self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
@@ -562,13 +452,13 @@ class Recommender:
         at a step are a prefix); a block's scores over all items live only until its top
         n is taken, so memory does not grow with the number of sessions.
         """
-        flat = _flat(sessions)
-        extra = _flat(exclude) if exclude is not None else None
+        flat = SessionArrays.from_sequences(sessions)
+        extra = SessionArrays.from_sequences(exclude) if exclude is not None else None
         mask = self.genre_mask(genres)
         n = min(n, self.n_items)
         top = np.zeros((len(sessions), n), np.int64)
         top_scores = np.zeros((len(sessions), n), np.float32)
-        order = np.argsort(-flat.lengths, kind="stable")
+        order = flat.longest_first()
         for begin in range(0, len(order), BLOCK):
             rows = order[begin : begin + BLOCK]
             scores = self._block_scores(flat, rows, method)
@@ -578,7 +468,7 @@ class Recommender:
                 _exclude(scores, extra, rows)
             if mask is not None:
                 scores[:, ~mask] = -np.inf
-            top[rows], top_scores[rows] = top_n(scores, n)
+            top[rows], top_scores[rows] = top_k(scores, n)
         return top, top_scores, flat.lengths == 0
 
     def _table(self, top: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
@@ -742,27 +632,6 @@ class Recommender:
         )
 
 
-# --- Kedro glue (imported lazily) -------------------------------------------------------
-@contextlib.contextmanager
-def _quiet_kedro():
-    """Keep Kedro's log lines off stdout while it loads (the CLI prints JSON there).
-
-    Kedro configures its loggers (INFO, to the console) while a session starts, so lower
-    levels alone do not hold; its console handler writes to the current ``sys.stdout``,
-    which points at stderr meanwhile.
-    """
-    names = ("kedro", "kedro_telemetry", "kedro_mlflow", "mlflow", "movielens_sbr.hooks")
-    levels = [logging.getLogger(name).level for name in names]
-    for name in names:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        for name, level in zip(names, levels, strict=True):
-            logging.getLogger(name).setLevel(level)
-
-
 def _registered_choice(source: Any, params: dict, model: str | None, method: str):
     """The version of the trained ``method``'s registered model that ``model`` names
     (default: its champion), or None: no champion yet, or ``model`` is a Kedro version;
@@ -775,63 +644,3 @@ def _registered_choice(source: Any, params: dict, model: str | None, method: str
         return model_registry.resolve(project, dataset, model, method)
     except LookupError as error:
         raise RecommendError(str(error)) from None
-
-
-def _try_load(catalog: Any, name: str, version: str | None = None):
-    try:
-        return catalog.load(name, version=version) if version else catalog.load(name)
-    except Exception:
-        return None
-
-
-def _saved_model_file(catalog: Any, version: str | None, dataset: str) -> tuple[Path, str] | None:
-    """The local ``.keras`` file of the model ``dataset`` at ``version`` (default: the latest
-    of a complete run) and its version, from the catalog's configuration (creating the
-    dataset would import TensorFlow). None when the entry is not a versioned local file:
-    Kedro loads it then. Versions are folders ``<filepath>/<version>/<file name>``.
-    """
-    config = catalog.to_config()[0].get(dataset) or {}
-    filepath = str(config.get("filepath", ""))
-    if not config.get("versioned") or not filepath.endswith(".keras"):
-        return None
-    if "://" in filepath:
-        if not filepath.startswith("file://"):
-            return None  # remote storage: through Kedro's dataset
-        filepath = filepath[len("file://") :]
-    folder = Path(filepath)
-    manifests = (catalog.to_config()[0].get("run_manifest") or {}).get("filepath")
-    # Only names of saved versions are accepted, so a version can never be a path.
-    try:
-        version = latest_complete_version(folder, manifests, version)
-    except IncompleteRunError as error:
-        raise FileNotFoundError(f"no model: {error}") from None
-    return folder / version / folder.name, version
-
-
-def _trained_item_index(catalog: Any, model_version: str) -> pd.DataFrame:
-    """The item index the model of ``model_version`` was trained with: saved or loaded by
-    that run, as its manifest says; a manifest without that record (older runs) falls back
-    to the item index of the same version, else the latest one."""
-    manifest = _try_load(catalog, "run_manifest", model_version)
-    trained = lineage_version(manifest, "item_index") if manifest else None
-    if trained is not None:
-        return catalog.load("item_index", version=trained)
-    item_index = _try_load(catalog, "item_index", model_version)
-    return item_index if item_index is not None else catalog.load("item_index")
-
-
-def _project_catalog(path: Path, env: str | None) -> tuple[Any, dict]:
-    """The catalog and parameters of the Kedro project at ``path``."""
-    # The project keeps Kedro telemetry off (see the Makefile); a copy may lack .telemetry.
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
-    path = path.resolve()
-    if not (path / "pyproject.toml").exists():
-        raise RecommendError(f"{path} is not a Kedro project (no pyproject.toml)")
-    with _quiet_kedro():  # importing Kedro already logs its logging setup
-        from kedro.framework.session import KedroSession
-        from kedro.framework.startup import bootstrap_project
-
-        bootstrap_project(path)
-        with KedroSession.create(project_path=path, env=env) as session:
-            context = session.load_context()
-            return context.catalog, context.params

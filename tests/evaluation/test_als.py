@@ -8,18 +8,12 @@ import pytest
 pytest.importorskip("implicit", reason="the implicit library is not installed")
 
 from movielens_sbr import methods
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import ALS
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
 
 # Options these tests do not vary (the project's values are in conf/base).
 OPTIONS = {"regularization": 0.01, "iterations": 15, "seed": 0}
-
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
 
 
 # Two disjoint groups of items that always co-occur: 0-9 and 10-19.
@@ -36,7 +30,9 @@ def group_sessions(n: int, seed: int) -> list[list[int]]:
 
 def test_als_is_registered_and_folds_in_a_prefix():
     assert methods.get("als").build is ALS
-    als = ALS(arrays_of(group_sessions(200, 0)), 20, **OPTIONS, factors=2, alpha=10.0)  # 2 groups
+    als = ALS(
+        SessionArrays.from_sequences(group_sessions(200, 0)), 20, **OPTIONS, factors=2, alpha=10.0
+    )  # 2 groups
     als.start(2)
     scores = als.step(np.array([0, 15], dtype=np.int32))
     assert scores.shape == (2, 20)
@@ -54,7 +50,7 @@ def test_als_fold_in_matches_the_closed_form():
     """x = (Y'Y + Y'(C - I)Y + reg I)^-1 Y'C p, with C = alpha on the session's items."""
     alpha, regularization = 3.0, 0.1
     als = ALS(
-        arrays_of(group_sessions(200, 1)),
+        SessionArrays.from_sequences(group_sessions(200, 1)),
         20,
         factors=4,
         regularization=regularization,
@@ -75,8 +71,8 @@ def test_als_fold_in_matches_the_closed_form():
 
 
 def test_als_through_the_evaluator_beats_chance():
-    train = arrays_of(group_sessions(200, 2))
-    test = arrays_of(group_sessions(20, 3))
+    train = SessionArrays.from_sequences(group_sessions(200, 2))
+    test = SessionArrays.from_sequences(group_sessions(20, 3))
     predictions = evaluate(ALS(train, 20, **OPTIONS, factors=2, alpha=10.0), test, 20)
     # The next item is always in the session's group: the top 10 unseen items hold it.
     assert predictions.metrics([10])["recall@10"] == 1.0
@@ -87,7 +83,9 @@ def test_als_incremental_fold_in_equals_implicit_recalculate_user(alpha):
     """Rank-one updates per event give the factors implicit recomputes from scratch."""
     import scipy.sparse
 
-    als = ALS(arrays_of(group_sessions(200, 4)), 20, **OPTIONS, factors=4, alpha=alpha)
+    als = ALS(
+        SessionArrays.from_sequences(group_sessions(200, 4)), 20, **OPTIONS, factors=4, alpha=alpha
+    )
     prefixes = [[3, 1, 8, 0], [5, 5, 6], [12, 19]]  # the repeated 5 counts once
     lengths = np.array([len(p) for p in prefixes])
     als.start(3)

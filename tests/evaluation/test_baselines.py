@@ -5,25 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import Markov, Popularity, item_counts
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
-
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
 
 
 def test_item_counts_include_items_never_seen():
-    counts = item_counts(arrays_of([[2, 1], [2, 0], [1, 2]]), n_items=5)
+    counts = item_counts(SessionArrays.from_sequences([[2, 1], [2, 0], [1, 2]]), n_items=5)
     assert counts.tolist() == [1.0, 2.0, 3.0, 0.0, 0.0]
     assert counts.dtype == np.float64
 
 
 def test_popularity_scores_every_session_by_training_counts():
-    popularity = Popularity(arrays_of([[2, 1], [2, 0], [1, 2]]), n_items=5)
+    popularity = Popularity(SessionArrays.from_sequences([[2, 1], [2, 0], [1, 2]]), n_items=5)
     popularity.start(2)
     scores = popularity.step(np.array([4, 0], dtype=np.int32))
 
@@ -33,8 +27,8 @@ def test_popularity_scores_every_session_by_training_counts():
 
 
 def test_popularity_through_the_evaluator():
-    popularity = Popularity(arrays_of([[2, 1], [2, 0], [1, 2]]), n_items=5)
-    test = arrays_of([[3, 2, 1, 0]])
+    popularity = Popularity(SessionArrays.from_sequences([[2, 1], [2, 0], [1, 2]]), n_items=5)
+    test = SessionArrays.from_sequences([[3, 2, 1, 0]])
 
     kept = evaluate(popularity, test, 5, exclude_seen=False)
     # Ranking 2 > 1 > 0 > {3, 4}: targets 2, 1, 0 have 0, 1, 2 items above them.
@@ -47,7 +41,7 @@ def test_popularity_through_the_evaluator():
 
 def test_markov_transition_counts_skip_session_boundaries():
     """Transitions 0->1, 1->2 (twice), 2->0; not 2->2 nor 0->1 across session boundaries."""
-    markov = Markov(arrays_of([[0, 1, 2], [2, 0], [1, 2]]), n_items=4)
+    markov = Markov(SessionArrays.from_sequences([[0, 1, 2], [2, 0], [1, 2]]), n_items=4)
     # Popularity [2, 2, 3, 0] scaled by 1 / (max + 1) = 1 / 4.
     popularity = np.array([0.5, 0.5, 0.75, 0.0])
     transitions = np.zeros((4, 4))
@@ -68,13 +62,15 @@ def test_markov_transition_counts_skip_session_boundaries():
 
 
 def test_markov_single_event_sessions_and_a_single_session():
-    markov = Markov(arrays_of([[3], [0, 1], [4]]), n_items=5)
-    transitions = markov.scores - item_counts(arrays_of([[3], [0, 1], [4]]), 5) / 2.0
+    markov = Markov(SessionArrays.from_sequences([[3], [0, 1], [4]]), n_items=5)
+    transitions = (
+        markov.scores - item_counts(SessionArrays.from_sequences([[3], [0, 1], [4]]), 5) / 2.0
+    )
     expected = np.zeros((5, 5))
     expected[0, 1] = 1
     np.testing.assert_allclose(transitions, expected)
 
-    alone = Markov(arrays_of([[1, 0, 1]]), n_items=2)
+    alone = Markov(SessionArrays.from_sequences([[1, 0, 1]]), n_items=2)
     # Transitions 1->0 and 0->1; popularity [1, 2] / 3.
     np.testing.assert_allclose(alone.scores, [[1 / 3, 1 + 2 / 3], [1 + 1 / 3, 2 / 3]], rtol=1e-6)
 
@@ -82,7 +78,7 @@ def test_markov_single_event_sessions_and_a_single_session():
 def test_markov_popularity_only_breaks_ties_below_one_transition():
     # Item 5 is by far the most popular but never follows 0; item 1 follows 0 once.
     train = [[0, 1]] + [[5, 6] for _ in range(50)] + [[2, 7], [3, 7]]
-    markov = Markov(arrays_of(train), n_items=8)
+    markov = Markov(SessionArrays.from_sequences(train), n_items=8)
     row = markov.scores[0]
 
     assert row[1] > row[5]
@@ -94,8 +90,10 @@ def test_markov_popularity_only_breaks_ties_below_one_transition():
 
 
 def test_markov_through_the_evaluator():
-    markov = Markov(arrays_of([[0, 1, 2], [2, 0], [1, 2]]), n_items=4)
-    predictions = evaluate(markov, arrays_of([[0, 1, 2], [2, 3]]), 4, exclude_seen=False)
+    markov = Markov(SessionArrays.from_sequences([[0, 1, 2], [2, 0], [1, 2]]), n_items=4)
+    predictions = evaluate(
+        markov, SessionArrays.from_sequences([[0, 1, 2], [2, 3]]), 4, exclude_seen=False
+    )
     # Sessions sorted longest first: (0 -> 1), (2 -> 3), then (1 -> 2).
     assert predictions.session.tolist() == [0, 1, 0]
     # Row 0: [0.5, 1.5, 0.75, 0] -> 1 first. Row 2: [1.5, 0.5, 0.75, 0] -> 3 last.
@@ -107,7 +105,7 @@ def test_markov_through_the_evaluator():
 
 def test_markov_keeps_a_sparse_transition_matrix_for_large_catalogues():
     n_items = 200_000  # dense float32 scores would take 160 GB
-    train = arrays_of([[5, 199_999, 7], [7, 5]])
+    train = SessionArrays.from_sequences([[5, 199_999, 7], [7, 5]])
     markov = Markov(train, n_items)
     assert markov.transitions.nnz == 3
     markov.start(2)

@@ -7,21 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import (
     Predictions,
     batch_size_for_memory,
     evaluate,
-    padded,
 )
 from movielens_sbr.evaluation.metrics import ranking_metrics
-from movielens_sbr.model.batching import SessionArrays
-
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
-
 
 # Lengths 3, 1, 4, 2, 4; items are event numbers and increase along every session.
 HAND = [[0, 1, 2], [3], [4, 5, 6, 7], [8, 9], [10, 11, 12, 13]]
@@ -48,14 +40,11 @@ class RecordingScorer:
         return np.tile(-np.arange(self.n_items, dtype=np.float64), (len(items), 1))
 
 
-def test_padded_pads_with_minus_one():
-    matrix = padded(arrays_of(HAND), np.array([2, 0, 1]))
-    assert matrix.tolist() == [[4, 5, 6, 7], [0, 1, 2, -1], [3, -1, -1, -1]]
-
-
 def test_predictions_cover_every_position_of_every_session():
     scorer = RecordingScorer(N_HAND_ITEMS)
-    predictions = evaluate(scorer, arrays_of(HAND), N_HAND_ITEMS, exclude_seen=False)
+    predictions = evaluate(
+        scorer, SessionArrays.from_sequences(HAND), N_HAND_ITEMS, exclude_seen=False
+    )
 
     # Sessions sorted by length, longest first (stable): 2, 4, 0, 3; session 1 is skipped.
     assert scorer.calls == [
@@ -73,7 +62,9 @@ def test_predictions_cover_every_position_of_every_session():
 
 
 def test_exclude_seen_removes_the_session_prefix_from_the_ranking():
-    predictions = evaluate(RecordingScorer(N_HAND_ITEMS), arrays_of(HAND), N_HAND_ITEMS)
+    predictions = evaluate(
+        RecordingScorer(N_HAND_ITEMS), SessionArrays.from_sequences(HAND), N_HAND_ITEMS
+    )
     # The position p items seen so far are all smaller than the target, so no longer above it.
     targets = np.array([5, 11, 1, 9, 6, 12, 2, 7, 13])
     assert predictions.greater.tolist() == (targets - predictions.position).tolist()
@@ -82,7 +73,9 @@ def test_exclude_seen_removes_the_session_prefix_from_the_ranking():
 
 def test_scorer_receives_a_prefix_of_each_batch():
     scorer = RecordingScorer(N_HAND_ITEMS)
-    predictions = evaluate(scorer, arrays_of(HAND), N_HAND_ITEMS, batch_size=2, exclude_seen=False)
+    predictions = evaluate(
+        scorer, SessionArrays.from_sequences(HAND), N_HAND_ITEMS, batch_size=2, exclude_seen=False
+    )
     assert scorer.calls == [
         ("start", 2),  # sessions 2 and 4 (length 4)
         ("step", [4, 10]),
@@ -117,7 +110,7 @@ class PeekingScorer:
 
 
 def test_exclude_seen_improves_the_rank_when_a_seen_item_scores_highest():
-    sessions = arrays_of(HAND)
+    sessions = SessionArrays.from_sequences(HAND)
     scorer = PeekingScorer(HAND, N_HAND_ITEMS)
 
     kept = evaluate(scorer, sessions, N_HAND_ITEMS, exclude_seen=False)
@@ -149,12 +142,12 @@ def test_constant_scorer_through_the_evaluator():
         def step(self, items: np.ndarray) -> np.ndarray:
             return np.ones((len(items), 1000), dtype=np.float32)
 
-    predictions = evaluate(Constant(), arrays_of(HAND), 1000, exclude_seen=False)
+    predictions = evaluate(Constant(), SessionArrays.from_sequences(HAND), 1000, exclude_seen=False)
     assert predictions.metrics([20], "pessimistic")["recall@20"] == 0.0
     assert predictions.metrics([1], "optimistic")["recall@1"] == 1.0
     assert predictions.metrics([20], "average")["recall@20"] == pytest.approx(20 / 1000)
 
-    excluded = evaluate(Constant(), arrays_of(HAND), 1000, exclude_seen=True)
+    excluded = evaluate(Constant(), SessionArrays.from_sequences(HAND), 1000, exclude_seen=True)
     # With the seen items out, the target ties with the 1000 - position - 1 unseen others.
     assert excluded.equal.tolist() == (1000 - excluded.position - 1).tolist()
 
@@ -192,7 +185,7 @@ def test_small_batches_give_the_same_predictions_as_one_batch(exclude_seen):
     rng = np.random.default_rng(0)
     n_items = 30
     sessions = [rng.integers(0, n_items, size=int(n)).tolist() for n in rng.integers(1, 9, 25)]
-    arrays = arrays_of(sessions)
+    arrays = SessionArrays.from_sequences(sessions)
 
     whole = evaluate(PrefixScorer(n_items), arrays, n_items, exclude_seen=exclude_seen)
     expected = sorted_predictions(whole)
@@ -214,7 +207,7 @@ def test_memory_budget_caps_the_batch_size_without_changing_predictions():
     rng = np.random.default_rng(1)
     n_items = 30
     sessions = [rng.integers(0, n_items, size=int(n)).tolist() for n in rng.integers(1, 9, 25)]
-    arrays = arrays_of(sessions)
+    arrays = SessionArrays.from_sequences(sessions)
     starts = []
 
     class Counting(PrefixScorer):
@@ -230,7 +223,9 @@ def test_memory_budget_caps_the_batch_size_without_changing_predictions():
 
 
 def test_predictions_metrics_delegate_to_ranking_metrics():
-    predictions = evaluate(RecordingScorer(N_HAND_ITEMS), arrays_of(HAND), N_HAND_ITEMS)
+    predictions = evaluate(
+        RecordingScorer(N_HAND_ITEMS), SessionArrays.from_sequences(HAND), N_HAND_ITEMS
+    )
     for ties in ("pessimistic", "optimistic", "average"):
         assert predictions.metrics([1, 5], ties) == ranking_metrics(
             predictions.greater, predictions.equal, [1, 5], ties
@@ -239,19 +234,26 @@ def test_predictions_metrics_delegate_to_ranking_metrics():
 
 def test_nothing_to_evaluate_raises():
     with pytest.raises(ValueError, match="nothing to evaluate"):
-        evaluate(RecordingScorer(5), arrays_of([[1], [2], [3]]), 5)
+        evaluate(RecordingScorer(5), SessionArrays.from_sequences([[1], [2], [3]]), 5)
 
 
 def test_top_k_lists_are_kept_per_prediction_without_seen_items():
-    predictions = evaluate(RecordingScorer(N_HAND_ITEMS), arrays_of(HAND), N_HAND_ITEMS, top_k=3)
+    predictions = evaluate(
+        RecordingScorer(N_HAND_ITEMS), SessionArrays.from_sequences(HAND), N_HAND_ITEMS, top_k=3
+    )
     assert predictions.top.shape == (9, 3)
     # Item i scores -i, so the top 3 are the three smallest items not yet in the session.
     order = np.lexsort((predictions.position, predictions.session))
     first = order[0]  # session 0, position 1: item 0 seen
     assert sorted(predictions.top[first].tolist()) == [1, 2, 3]
-    sessions = arrays_of(HAND)
+    sessions = SessionArrays.from_sequences(HAND)
     for row in range(9):
         session, position = predictions.session[row], predictions.position[row]
         prefix = sessions.items[sessions.offsets[session] : sessions.offsets[session] + position]
         assert not set(predictions.top[row].tolist()) & set(prefix.tolist())
-    assert evaluate(RecordingScorer(N_HAND_ITEMS), arrays_of(HAND), N_HAND_ITEMS).top is None
+    assert (
+        evaluate(
+            RecordingScorer(N_HAND_ITEMS), SessionArrays.from_sequences(HAND), N_HAND_ITEMS
+        ).top
+        is None
+    )

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import Markov, Popularity
 from movielens_sbr.evaluation.evaluator import Predictions
 from movielens_sbr.evaluation.protocol import (
@@ -21,14 +22,7 @@ from movielens_sbr.evaluation.protocol import (
     shuffle_within_sessions,
     summarise,
 )
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import ParameterError, config_from_base
-
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
 
 
 def run_of(name: str, session, position, greater, equal, top=None) -> MethodRun:
@@ -126,7 +120,7 @@ def test_breakdown_drops_empty_buckets():
 
 
 def test_shuffle_within_sessions_permutes_inside_each_session_only():
-    sessions = arrays_of([list(range(10)), [20, 21], list(range(30, 60))])
+    sessions = SessionArrays.from_sequences([list(range(10)), [20, 21], list(range(30, 60))])
     shuffled = shuffle_within_sessions(sessions, seed=0)
     assert np.array_equal(shuffled.offsets, sessions.offsets)
     for s in range(3):
@@ -141,8 +135,8 @@ CHAIN = [list(range(start, start + 6)) for start in range(0, 24, 6)] * 5  # i ->
 
 
 def test_shuffle_check_hurts_an_order_model_and_not_popularity():
-    train = arrays_of(CHAIN)
-    test = arrays_of(CHAIN[:4])
+    train = SessionArrays.from_sequences(CHAIN)
+    test = SessionArrays.from_sequences(CHAIN[:4])
     scorers = [Markov(train, 24), Popularity(train, 24)]
     ordered = run_methods(scorers, test, 24, batch_size=8, exclude_seen=True)
     metrics = {run.name: run.predictions.metrics([1], "pessimistic") for run in ordered}
@@ -159,8 +153,8 @@ def test_shuffle_check_hurts_an_order_model_and_not_popularity():
 
 
 def test_evaluate_all_on_a_small_chain():
-    train = arrays_of(CHAIN)
-    test = arrays_of(CHAIN[:4])
+    train = SessionArrays.from_sequences(CHAIN)
+    test = SessionArrays.from_sequences(CHAIN[:4])
     config = config_from_base(
         "evaluation",
         ks=[1, 5],
@@ -192,10 +186,10 @@ def test_shuffle_check_of_a_method_that_is_not_evaluated_is_refused():
     evaluated methods only."""
     with pytest.raises(ParameterError, match=r"shuffle_check names \['markov'\], which are not"):
         config_from_base("evaluation", baselines={"pop": {}}, shuffle_check=["markov"])
-    train = arrays_of(CHAIN)
+    train = SessionArrays.from_sequences(CHAIN)
     config = config_from_base(
         "evaluation", ks=[1], n_bootstrap=0, baselines={"pop": {}}, shuffle_check=["gru4rec"]
     )
     scorers, _ = fit_baselines(train, 24, {"pop": {}}, seed=0)  # no gru4rec scorer given
     with pytest.raises(ValueError, match="not evaluated here"):
-        evaluate_all(scorers, train, arrays_of(CHAIN[:4]), 24, config, seed=0)
+        evaluate_all(scorers, train, SessionArrays.from_sequences(CHAIN[:4]), 24, config, seed=0)

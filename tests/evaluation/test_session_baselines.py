@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import (
     VSKNN,
     ItemKNN,
@@ -14,13 +15,6 @@ from movielens_sbr.evaluation.baselines import (
     SessionPopularity,
 )
 from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
-
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
 
 
 def walk(scorer, session: list[int]) -> np.ndarray:
@@ -52,7 +46,9 @@ def chain_sessions(n: int, n_items: int, seed: int) -> list[list[int]]:
 
 
 def test_session_popularity_ranks_session_repeats_first():
-    train = arrays_of([[0, 1], [1, 2], [2, 3], [2, 4]])  # popularity [1, 2, 3, 1, 1]
+    train = SessionArrays.from_sequences(
+        [[0, 1], [1, 2], [2, 3], [2, 4]]
+    )  # popularity [1, 2, 3, 1, 1]
     spop = SessionPopularity(train, n_items=5)
     assert spop.name == "spop"
 
@@ -63,7 +59,7 @@ def test_session_popularity_ranks_session_repeats_first():
 
 
 def test_session_popularity_state_is_per_session_and_reset_by_start():
-    spop = SessionPopularity(arrays_of([[0, 1], [1, 2]]), n_items=4)
+    spop = SessionPopularity(SessionArrays.from_sequences([[0, 1], [1, 2]]), n_items=4)
     spop.start(2)
     spop.step(np.array([3, 0], dtype=np.int32))
     both = spop.step(np.array([3, 1], dtype=np.int32))
@@ -78,8 +74,8 @@ def test_session_popularity_state_is_per_session_and_reset_by_start():
 
 
 def test_session_popularity_equals_pop_when_seen_items_are_excluded():
-    train = arrays_of(chain_sessions(40, 12, seed=1))
-    test = arrays_of([*chain_sessions(15, 12, seed=2), [0, 5, 0, 0]])
+    train = SessionArrays.from_sequences(chain_sessions(40, 12, seed=1))
+    test = SessionArrays.from_sequences([*chain_sessions(15, 12, seed=2), [0, 5, 0, 0]])
     spop = evaluate(SessionPopularity(train, 12), test, 12)
     pop = evaluate(Popularity(train, 12), test, 12)
     np.testing.assert_array_equal(spop.greater, pop.greater)
@@ -94,7 +90,7 @@ def test_session_popularity_equals_pop_when_seen_items_are_excluded():
 
 
 def test_sequential_rules_weights_stay_in_sessions_and_within_steps():
-    train = arrays_of([[0, 1, 2, 3], [4, 0]])
+    train = SessionArrays.from_sequences([[0, 1, 2, 3], [4, 0]])
     expected = np.zeros((6, 6))
     expected[0, 1] = expected[1, 2] = expected[2, 3] = expected[4, 0] = 1.0  # distance 1
     expected[0, 2] = expected[1, 3] = 0.5  # distance 2
@@ -110,7 +106,7 @@ def test_sequential_rules_weights_stay_in_sessions_and_within_steps():
 
 
 def test_sequential_rules_sum_repeated_pairs_and_break_ties_below_the_smallest_rule():
-    train = arrays_of([[0, 1, 2], [0, 2], [5, 5, 5]])
+    train = SessionArrays.from_sequences([[0, 1, 2], [0, 2], [5, 5, 5]])
     rules = SequentialRules(train, n_items=6, steps=2)
     assert rules.rules[0, 2] == pytest.approx(1.5)  # 0.5 at distance 2 + 1 at distance 1
     assert rules.rules[5, 5] == pytest.approx(2.5)  # two pairs at distance 1, one at 2
@@ -130,7 +126,7 @@ def test_sequential_rules_sum_repeated_pairs_and_break_ties_below_the_smallest_r
 
 def test_item_knn_is_the_cosine_of_binary_session_vectors():
     # The repeat of 0 in the first session does not count: n = [3, 2, 2, 1, 0].
-    train = arrays_of([[0, 1, 0], [0, 1, 2], [0, 2], [3]])
+    train = SessionArrays.from_sequences([[0, 1, 0], [0, 1, 2], [0, 2], [3]])
     knn = ItemKNN(train, n_items=5, neighbors=None)
     expected = np.zeros((5, 5))
     expected[0, 1] = expected[1, 0] = expected[0, 2] = expected[2, 0] = 2 / np.sqrt(6)
@@ -147,7 +143,7 @@ def test_item_knn_is_the_cosine_of_binary_session_vectors():
 
 
 def test_item_knn_keeps_the_top_neighbors_per_row():
-    train = arrays_of([[0, 1, 0], [0, 1, 2], [0, 2], [3]])
+    train = SessionArrays.from_sequences([[0, 1, 0], [0, 1, 2], [0, 2], [3]])
     knn = ItemKNN(train, n_items=5, neighbors=1)
     np.testing.assert_allclose(knn.similarity[1], [2 / np.sqrt(6), 0, 0, 0, 0], rtol=1e-6)
     np.testing.assert_allclose(knn.similarity[2], [2 / np.sqrt(6), 0, 0, 0, 0], rtol=1e-6)
@@ -170,7 +166,7 @@ def with_tie_break(sums: np.ndarray, train: SessionArrays) -> np.ndarray:
 
 
 def test_session_knn_scores_the_nearest_session_items():
-    train = arrays_of(NEIGHBOURS)
+    train = SessionArrays.from_sequences(NEIGHBOURS)
     nearest = walk(SessionKNN(train, n_items=12, k=1, sample_size=None), [0, 1])
     # Only A is a neighbour: its items score cos(A); the others only get popularity.
     sums = np.zeros(12)
@@ -186,7 +182,7 @@ def test_session_knn_scores_the_nearest_session_items():
 
 
 def test_session_knn_samples_the_most_recent_candidates():
-    train = arrays_of(NEIGHBOURS)
+    train = SessionArrays.from_sequences(NEIGHBOURS)
     sums_a, sums_c = np.zeros(12), np.zeros(12)
     sums_a[[0, 1, 2, 3]] = COS_A
     sums_c[[0, 7, 8, 9, 10, 11]] = COS_C
@@ -201,7 +197,7 @@ def test_session_knn_samples_the_most_recent_candidates():
 
 def test_vsknn_recent_items_weigh_more_and_change_the_ranking():
     # X shares the first item of the session, Y the last one.
-    train = arrays_of([[0, 2], [1, 3, 5]])
+    train = SessionArrays.from_sequences([[0, 2], [1, 3, 5]])
     x, y = np.isin(np.arange(6), [0, 2]), np.isin(np.arange(6), [1, 3, 5])
     session = [0, 1]
     plain = walk(SessionKNN(train, n_items=6, k=50, sample_size=None), session)
@@ -256,7 +252,7 @@ def test_session_knn_batches_match_the_loop_reference(cls, k, sample_size):
     train_sessions = [
         rng.choice(n_items, int(rng.integers(2, 10)), replace=False).tolist() for _ in range(25)
     ]
-    train = arrays_of(train_sessions)
+    train = SessionArrays.from_sequences(train_sessions)
     test = [rng.integers(0, n_items, int(rng.integers(1, 7))).tolist() for _ in range(6)]
     test.sort(key=len, reverse=True)
     scorer = cls(train, n_items, k=k, sample_size=sample_size)
@@ -290,8 +286,10 @@ ALL = [
 @pytest.mark.parametrize(("cls", "hyperparameters"), ALL)
 def test_baselines_through_the_evaluator(cls, hyperparameters):
     n_items = 20
-    train = arrays_of(chain_sessions(200, n_items, seed=4))
-    test = arrays_of([*chain_sessions(40, n_items, seed=5), [3]])  # one session too short
+    train = SessionArrays.from_sequences(chain_sessions(200, n_items, seed=4))
+    test = SessionArrays.from_sequences(
+        [*chain_sessions(40, n_items, seed=5), [3]]
+    )  # one session too short
     scorer = cls(train, n_items, **hyperparameters)
     predictions = evaluate(scorer, test, n_items)
 

@@ -17,8 +17,8 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
+from movielens_sbr.data.session_arrays import SessionArrays  # noqa: E402
 from movielens_sbr.evaluation.evaluator import evaluate  # noqa: E402
-from movielens_sbr.model.batching import SessionArrays  # noqa: E402
 from movielens_sbr.model.gru4rec import (  # noqa: E402
     GRU4RecConfig,
     GRU4RecScorer,

@@ -1,81 +1,17 @@
-"""Session-parallel mini-batches: flat session arrays, greedy lanes, the epoch schedule."""
+"""Session-parallel mini-batches: greedy lanes, the epoch schedule."""
 
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from movielens_sbr.model.batching import SessionArrays, assign_lanes, lane_schedule
-
-
-def arrays_of(sessions: list[list[int]]) -> SessionArrays:
-    lengths = [len(session) for session in sessions]
-    items = np.array([item for session in sessions for item in session], dtype=np.int32)
-    return SessionArrays(items, np.r_[0, np.cumsum(lengths)].astype(np.int64))
-
-
-def as_lists(arrays: SessionArrays) -> list[list[int]]:
-    return [
-        arrays.items[arrays.offsets[s] : arrays.offsets[s + 1]].tolist()
-        for s in range(arrays.n_sessions)
-    ]
-
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.batching import assign_lanes, lane_schedule
 
 # Sessions of lengths 3, 2, 4, 1; item ids tell session and position apart.
 HAND = [[10, 11, 12], [20, 21], [30, 31, 32, 33], [40]]
-
-
-# ---------------------------------------------------------------------------------------------
-# SessionArrays
-
-
-def test_from_frame_builds_items_and_offsets():
-    frame = pd.DataFrame(
-        {
-            "session_id": np.array([5, 5, 7, 9, 9, 9], dtype=np.int64),
-            "item_idx": np.array([3, 1, 4, 1, 5, 9], dtype=np.int32),
-            "item": np.array([30, 10, 40, 10, 50, 90], dtype=np.int32),
-        }
-    )
-    arrays = SessionArrays.from_frame(frame)
-
-    assert arrays.items.tolist() == [3, 1, 4, 1, 5, 9]
-    assert arrays.items.dtype == np.int32
-    assert arrays.offsets.tolist() == [0, 2, 3, 6]
-    assert arrays.offsets.dtype == np.int64
-    assert arrays.n_sessions == 3
-    assert arrays.lengths.tolist() == [2, 1, 3]
-    assert SessionArrays.from_frame(frame, item_column="item").items.tolist() == [
-        30,
-        10,
-        40,
-        10,
-        50,
-        90,
-    ]
-
-
-def test_from_frame_of_empty_frame_has_no_sessions():
-    frame = pd.DataFrame(
-        {"session_id": np.array([], dtype=np.int64), "item_idx": np.array([], dtype=np.int32)}
-    )
-    arrays = SessionArrays.from_frame(frame)
-    assert arrays.n_sessions == 0
-    assert arrays.offsets.tolist() == [0]
-    assert len(arrays.items) == 0
-
-
-def test_subset_reorders_whole_sessions():
-    arrays = arrays_of(HAND)
-    subset = arrays.subset(np.array([2, 0, 3]))
-
-    assert as_lists(subset) == [[30, 31, 32, 33], [10, 11, 12], [40]]
-    assert subset.offsets.tolist() == [0, 4, 7, 8]
-    assert as_lists(arrays.subset(np.array([1, 1]))) == [[20, 21], [20, 21]]
-    assert as_lists(arrays) == HAND  # original untouched
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +73,9 @@ def test_assign_lanes_is_the_greedy_assignment(seed):
 
 def test_lane_schedule_hand_example_longest_first():
     """Order 0, 2 (the two longest) then 1; the 1-event session 3 is skipped."""
-    schedule = lane_schedule(arrays_of(HAND), batch_size=2, rng=None, longest_first=True)
+    schedule = lane_schedule(
+        SessionArrays.from_sequences(HAND), batch_size=2, rng=None, longest_first=True
+    )
 
     assert schedule.inputs.tolist() == [[10, 30], [11, 31], [20, 32]]
     assert schedule.targets.tolist() == [[11, 31], [12, 32], [21, 33]]
@@ -151,7 +89,9 @@ def test_lane_schedule_hand_example_longest_first():
 
 def test_lane_schedule_hand_example_in_order_has_a_partial_last_batch():
     """Lane 1 hands session 1 over to session 2 at step 1; lane 0 then idles."""
-    schedule = lane_schedule(arrays_of(HAND), batch_size=2, rng=None, longest_first=False)
+    schedule = lane_schedule(
+        SessionArrays.from_sequences(HAND), batch_size=2, rng=None, longest_first=False
+    )
 
     assert schedule.inputs.tolist() == [[10, 20], [11, 30], [0, 31], [0, 32]]
     assert schedule.targets.tolist() == [[11, 21], [12, 31], [0, 32], [0, 33]]
@@ -163,7 +103,7 @@ def test_lane_schedule_hand_example_in_order_has_a_partial_last_batch():
 
 
 def test_lane_schedule_with_no_usable_session_is_empty():
-    schedule = lane_schedule(arrays_of([[1], [2]]), batch_size=3, rng=None)
+    schedule = lane_schedule(SessionArrays.from_sequences([[1], [2]]), batch_size=3, rng=None)
     assert schedule.inputs.shape == (0, 3)
     assert schedule.n_events == 0
 
@@ -201,7 +141,8 @@ def test_lane_schedule_walks_every_consecutive_pair_exactly_once(seed, batch_siz
     schedule = lane_schedule(
         sessions, batch_size, np.random.default_rng(seed), longest_first=longest_first
     )
-    usable = [session for session in as_lists(sessions) if len(session) >= 2]
+    split = np.split(sessions.items, sessions.offsets[1:-1])
+    usable = [session.tolist() for session in split if len(session) >= 2]
 
     assert schedule.n_events == sum(len(session) - 1 for session in usable)
     inputs, targets = schedule.inputs[schedule.valid], schedule.targets[schedule.valid]
@@ -246,7 +187,9 @@ def test_lane_schedule_shuffling_is_seeded():
 
 def test_lane_schedule_packed_tail_takes_the_last_sessions_longest_first():
     """Lengths 2, 9, 3, 5 (no shuffle, one lane): the last half (3, 5) is packed to 5, 3."""
-    sessions = arrays_of([[1, 2], list(range(10, 19)), [30, 31, 32], [40, 41, 42, 43, 44]])
+    sessions = SessionArrays.from_sequences(
+        [[1, 2], list(range(10, 19)), [30, 31, 32], [40, 41, 42, 43, 44]]
+    )
     schedule = lane_schedule(sessions, 1, rng=None, longest_first=False, packed_tail=0.5)
     session_starts = schedule.inputs[schedule.reset].tolist()
     assert session_starts == [1, 10, 40, 30]

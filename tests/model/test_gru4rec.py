@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import gru4rec_config
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model import gru4rec
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.model.checkpoints import CheckpointMismatchError
 from movielens_sbr.model.gru4rec import (
     GRU4RecNetwork,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import gru4rec_config
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.tuning import apply, base_values, best_options, suggest, tune
 
 SPACE = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 
 
 def item_counts(sessions: SessionArrays, n_items: int) -> np.ndarray:
@@ -73,15 +73,10 @@ class Markov:
 # of 100k items would need sparse matrices instead.
 
 
-def _session_of_event(sessions: SessionArrays) -> np.ndarray:
-    """Session index of every event of the flat ``items`` array."""
-    return np.repeat(np.arange(sessions.n_sessions), sessions.lengths)
-
-
 def _incidence(sessions: SessionArrays, n_items: int) -> np.ndarray:
     """Binary session-item matrix ``[n_sessions, n_items]`` (float32, 1 = item in session)."""
     matrix = np.zeros((sessions.n_sessions, n_items), dtype=np.float32)
-    matrix[_session_of_event(sessions), sessions.items] = 1.0
+    matrix[sessions.session_of_event(), sessions.items] = 1.0
     return matrix
 
 
@@ -137,7 +132,7 @@ class SequentialRules:
     def __init__(self, train: SessionArrays, n_items: int, *, steps: int):
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
-        session = _session_of_event(train)
+        session = train.session_of_event()
         items = train.items.astype(np.int64)
         keys, weights = [], []
         for distance in range(1, min(steps, max(len(items) - 1, 0)) + 1):
@@ -352,7 +347,7 @@ class ALS:
         incidence = scipy.sparse.csr_matrix(
             (
                 np.ones(len(train.items), dtype=np.float32),
-                (_session_of_event(train), train.items),
+                (train.session_of_event(), train.items),
             ),
             shape=(train.n_sessions, n_items),
         )

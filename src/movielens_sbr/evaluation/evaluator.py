@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from movielens_sbr.data.session_arrays import SessionArrays, longer_than
 from movielens_sbr.evaluation.metrics import count_above, ranking_metrics, top_k_items
-from movielens_sbr.model.batching import SessionArrays
 
 
 class SessionScorer(Protocol):
@@ -40,17 +40,6 @@ class Predictions:
 
     def metrics(self, ks: list[int], ties: str = "pessimistic") -> dict[str, float]:
         return ranking_metrics(self.greater, self.equal, ks, ties)
-
-
-def padded(sessions: SessionArrays, order: np.ndarray) -> np.ndarray:
-    """Sessions in ``order`` as rows of a ``[n, max_length]`` array (padding is -1)."""
-    lengths = sessions.lengths[order]
-    matrix = np.full((len(order), int(lengths.max())), -1, dtype=np.int32)
-    rows = np.repeat(np.arange(len(order)), lengths)
-    cols = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    sources = np.repeat(sessions.offsets[order], lengths) + cols
-    matrix[rows, cols] = sessions.items[sources]
-    return matrix
 
 
 # Bytes per (session, item) alive during one step: the scorer's float32 scores (and, for
@@ -87,17 +76,16 @@ def evaluate(
     if memory_mb is not None:
         batch_size = min(batch_size, batch_size_for_memory(n_items, memory_mb))
     lengths = sessions.lengths
-    order = np.flatnonzero(lengths >= 2)
-    order = order[np.argsort(-lengths[order], kind="stable")]
+    order = sessions.longest_first(min_length=2)
     parts: list[tuple[np.ndarray, ...]] = []
     for begin in range(0, len(order), batch_size):
         batch = order[begin : begin + batch_size]
-        items = padded(sessions, batch)
-        batch_lengths = lengths[batch]
+        items = sessions.padded(batch)
+        running = longer_than(lengths[batch])
         scorer.start(len(batch))
         seen = np.zeros((len(batch), n_items), dtype=bool) if exclude_seen else None
         for position in range(1, items.shape[1]):
-            n_active = int(np.searchsorted(-batch_lengths, -position, side="left"))
+            n_active = int(running[position])
             current = items[:n_active, position - 1]
             targets = items[:n_active, position]
             scores = scorer.step(current)

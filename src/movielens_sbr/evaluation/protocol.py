@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from movielens_sbr import methods
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.bootstrap import (
     percentile_interval,
     resample_counts,
@@ -27,7 +28,6 @@ from movielens_sbr.evaluation.metrics import (
     popularity_bias,
     popularity_percentile,
 )
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import EvaluationParams
 
 RESERVED_KEYS = ("dataset", "protocol")
@@ -215,9 +215,8 @@ def breakdown(
 
 def shuffle_within_sessions(sessions: SessionArrays, seed: int) -> SessionArrays:
     """The same sessions with their events in a seeded random order within each session."""
-    session_of_event = np.repeat(np.arange(sessions.n_sessions), sessions.lengths)
     key = np.random.default_rng(seed).random(len(sessions.items))
-    order = np.lexsort((key, session_of_event))
+    order = np.lexsort((key, sessions.session_of_event()))
     return SessionArrays(sessions.items[order], sessions.offsets.copy())
 
 

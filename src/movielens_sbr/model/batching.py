@@ -1,10 +1,10 @@
 """Session-parallel mini-batches (GRU4Rec, Hidasi et al. 2016), built with numpy.
 
-Sessions are stored as one flat ``items`` array plus ``offsets`` (session ``s`` is
-``items[offsets[s]:offsets[s + 1]]``). Each of ``batch_size`` lanes walks one session
-event by event; when its session ends, the lane takes the next session in the (shuffled)
-order and its hidden-state row is reset. The schedule is computed once per epoch as
-``[n_steps, batch_size]`` arrays, so the training loop never touches Python per event.
+Sessions come as ``SessionArrays`` (flat items plus offsets). Each of ``batch_size``
+lanes walks one session event by event; when its session ends, the lane takes the next
+session in the (shuffled) order and its hidden-state row is reset. The schedule is
+computed once per epoch as ``[n_steps, batch_size]`` arrays, so the training loop never
+touches Python per event.
 """
 
 from __future__ import annotations
@@ -13,39 +13,12 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-
-@dataclass(frozen=True)
-class SessionArrays:
-    """Sessions as a flat item array plus offsets."""
-
-    items: np.ndarray  # int32, concatenated item indices
-    offsets: np.ndarray  # int64, len n_sessions + 1
-
-    @property
-    def n_sessions(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    @classmethod
-    def from_frame(cls, events: pd.DataFrame, item_column: str = "item_idx") -> SessionArrays:
-        """Build from a frame sorted by session (contiguous ``session_id`` blocks)."""
-        sessions = events["session_id"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, sessions[1:] != sessions[:-1]]) if len(sessions) else []
-        offsets = np.r_[starts, len(sessions)].astype(np.int64)
-        return cls(events[item_column].to_numpy().astype(np.int32), offsets)
-
-    def subset(self, session_order: np.ndarray) -> SessionArrays:
-        """The sessions in ``session_order``, in that order."""
-        lengths = self.lengths[session_order]
-        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-        starts = self.offsets[session_order]
-        gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-        return SessionArrays(self.items[gather], offsets)
+from movielens_sbr.data.session_arrays import (
+    SessionArrays,
+    position_in_segment,
+    segment_of_each,
+)
 
 
 @dataclass(frozen=True)
@@ -129,11 +102,8 @@ def lane_schedule(
     lane, start = assign_lanes(steps_per_session, batch_size)
     n_steps = int((start + steps_per_session).max()) if len(order) else 0
 
-    total = int(steps_per_session.sum())
-    session_of_step = np.repeat(np.arange(len(order)), steps_per_session)
-    position = np.arange(total) - np.repeat(
-        np.cumsum(steps_per_session) - steps_per_session, steps_per_session
-    )
+    session_of_step = segment_of_each(steps_per_session)
+    position = position_in_segment(steps_per_session)
     event = sessions.offsets[order][session_of_step] + position
     row = start[session_of_step] + position
     col = lane[session_of_step]

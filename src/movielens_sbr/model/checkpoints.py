@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 
 logger = logging.getLogger(__name__)
 

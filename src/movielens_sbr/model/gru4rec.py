@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from movielens_sbr.model.batching import LaneSchedule, SessionArrays, lane_schedule
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.batching import LaneSchedule, lane_schedule
 from movielens_sbr.model.checkpoints import (
     Checkpoint,
     fingerprint,

@@ -22,7 +22,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.gru4rec import GRU4RecConfig, train
 
 logger = logging.getLogger(__name__)

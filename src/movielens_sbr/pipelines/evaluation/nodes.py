@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from movielens_sbr import methods
+from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation import protocol, report
-from movielens_sbr.model.batching import SessionArrays
 from movielens_sbr.params import EvaluationParams, validate_section
 
 # TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports every

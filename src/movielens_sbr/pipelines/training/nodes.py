@@ -2,55 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from movielens_sbr.evaluation.evaluator import evaluate
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.training_setup import model_config, validator
 from movielens_sbr.params import TrainingParams, validate_section
 
 # TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports
 # every pipeline to validate parameters whenever a session loads its context, and the
 # recommender (`movielens-sbr`) should not pay for them.
 Figure = Any  # a matplotlib Figure
-if TYPE_CHECKING:
-    import keras
-
-    from movielens_sbr.model.gru4rec import GRU4RecConfig
-
-
-def model_config(config: TrainingParams, seed: int) -> GRU4RecConfig:
-    """The model's configuration from the validated training parameters."""
-    from movielens_sbr.model.gru4rec import GRU4RecConfig
-
-    return GRU4RecConfig(
-        **config.model_dump(exclude={"layers", "eval_batch_size", "resume", "distribute"}),
-        layers=tuple(config.layers),
-        seed=seed,
-    )
-
-
-def validator(
-    valid: SessionArrays, n_items: int, config: TrainingParams
-) -> Callable[[keras.Model], dict[str, float]]:
-    """Scores a model on the validation sessions with the selection metric's cutoff.
-
-    Same protocol as the test evaluation: every position, pessimistic ties, seen items
-    excluded.
-    """
-    k = int(config.selection_metric.split("@")[1])
-
-    def validate(model: keras.Model) -> dict[str, float]:
-        from movielens_sbr.model.gru4rec import GRU4RecScorer
-
-        predictions = evaluate(
-            GRU4RecScorer(model), valid, n_items, batch_size=config.eval_batch_size
-        )
-        return predictions.metrics([k])
-
-    return validate
 
 
 def train_gru4rec(

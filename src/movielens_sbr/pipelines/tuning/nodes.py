@@ -5,9 +5,9 @@ from typing import Any
 
 import pandas as pd
 
-from movielens_sbr.model.batching import SessionArrays
+from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.training_setup import model_config, validator
 from movielens_sbr.params import TrainingParams, TuningParams, validate_section
-from movielens_sbr.pipelines.training.nodes import model_config, validator
 
 # A matplotlib Figure: pyplot is imported only when a plot node runs.
 Figure = Any
