@@ -277,7 +277,10 @@ class KedroMlflowHook:
     @_timed
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
         _MLFLOW_TIME[:] = [0.0, 0.0]
-        self._off = self._disabled(run_params)
+        # The non-chief workers of a multi-worker training track nothing (the chief's run
+        # holds the training) and never open the store: workers starting together would
+        # create or migrate the same SQLite store at once.
+        self._off = _is_non_chief_worker(catalog.load("parameters")) or self._disabled(run_params)
         if not self._off:
             self._kedro_mlflow().before_pipeline_run(run_params, pipeline, catalog)
 
@@ -304,24 +307,6 @@ class KedroMlflowHook:
     ) -> None:
         if not self._off:
             self._kedro_mlflow().on_pipeline_error(error, run_params, pipeline, catalog)
-
-    # The non-chief workers of a multi-worker training track nothing (the chief's run holds
-    # the training), and do not open the store at all: workers starting together would
-    # create or migrate the same SQLite store at once.
-    @hook_impl
-    def after_context_created(self, context) -> None:
-        if _is_non_chief_worker(context.params):
-            self._is_mlflow_enabled = False
-            return
-        super().after_context_created(context)
-
-    @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
-        if _is_non_chief_worker(catalog.load("parameters")):
-            self._is_mlflow_enabled = False  # also read by its node and end-of-run hooks
-            self.run_id = None
-            return
-        super().before_pipeline_run(run_params, pipeline, catalog)
 
 
 class MlflowRunHook:
