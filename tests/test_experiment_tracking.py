@@ -154,3 +154,19 @@ def test_a_pipeline_with_tracking_disabled_runs_without_mlflow(tmp_path: Path, m
     experiment = client.get_experiment_by_name("movielens-sbr")  # conf/base's name is kept
     (tracked,) = client.search_runs([experiment.experiment_id])
     assert tracked.info.run_name == "sessions" and tracked.info.status == "FINISHED"
+
+
+def test_kedro_mlflow_settings_are_set_up_when_first_read(tmp_path: Path, monkeypatch):
+    """`kedro mlflow ui` and notebooks read `context.mlflow`: kedro-mlflow is set up then
+    (it is not set up when a session only opens the catalog)."""
+    from kedro.framework.session import KedroSession
+
+    from conftest import make_project_copy, write_archive
+
+    archive = write_archive(tmp_path / "input" / "ml-1m.zip")
+    project = make_project_copy(tmp_path / "project", archive, monkeypatch)
+    with KedroSession.create(project_path=project) as session:
+        context = session.load_context()
+        assert context.mlflow.ui.port == "5000" and context.mlflow.ui.host == "127.0.0.1"
+        uri = context.mlflow.server.mlflow_tracking_uri
+    assert uri == f"sqlite:///{(project / 'mlflow.db').resolve()}"

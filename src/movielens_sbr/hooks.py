@@ -248,6 +248,9 @@ class KedroMlflowHook:
     @hook_impl
     def after_context_created(self, context) -> None:
         self._context, self._hook = context, None
+        # kedro-mlflow's commands (`kedro mlflow ui`) and notebooks read `context.mlflow`,
+        # which its setup sets: the setup runs when they first read it.
+        context.__setattr__("mlflow", _DeferredMlflowConfig(self))
 
     def _kedro_mlflow(self):
         if self._hook is None:
@@ -307,6 +310,16 @@ class KedroMlflowHook:
     ) -> None:
         if not self._off:
             self._kedro_mlflow().on_pipeline_error(error, run_params, pipeline, catalog)
+
+
+class _DeferredMlflowConfig:
+    """``context.mlflow`` before kedro-mlflow is set up: sets it up when first read."""
+
+    def __init__(self, hook: KedroMlflowHook) -> None:
+        self._hook = hook
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hook._kedro_mlflow().mlflow_config, name)
 
 
 class MlflowRunHook:
