@@ -1,4 +1,4 @@
-"""Benchmark on the shared real data: speed, memory and accuracy of every method, one run.
+"""Benchmark on your copy of ml-1m.zip: speed, memory and accuracy of every method, one run.
 
 Usage:
     python scripts/benchmark.py [--archive PATH] [--epochs N] [--no-seed-recipe] [--no-append]
@@ -7,8 +7,9 @@ Measures, in one process and on the same splits (built with conf/base parameters
 our GRU4Rec training throughput after a warm-up (events/s), time per epoch, training time,
 evaluation time, test Recall@20/MRR@20; the same for the seed tutorial's recipe trained for
 the same wall-clock time; and the baselines. Writes a JSON to
-data/08_reporting/benchmarks/ and appends a row to docs/benchmarks.md. Absolute times drift
-on shared machines: compare the ratios within a run.
+data/08_reporting/benchmarks/ and rewrites the tables of docs/benchmarks.md from it
+(scripts/benchmark_docs.py). Absolute times drift on a busy machine: the load average
+before and after and the CPU time are recorded.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import json
 import logging
 import os
 import platform
+import resource
 import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-from movielens_sbr import methods
 from movielens_sbr.data.dat_format import parse_movies, parse_ratings
 from movielens_sbr.data.movielens import read_archive
 from movielens_sbr.data.session_arrays import SessionArrays
@@ -40,7 +41,8 @@ from seed_recipe import as_step_model, train_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf" / "base"
-DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "ml-1m-users-1-2999.zip"
+# Your copy of ml-1m.zip: MOVIELENS_ARCHIVE, as for `kedro run`, else the downloaded one.
+DEFAULT_ARCHIVE = Path(os.environ.get("MOVIELENS_ARCHIVE", ROOT / "data" / "01_raw" / "ml-1m.zip"))
 
 
 def timed_evaluation(scorer, test, n_items, params) -> dict:
@@ -61,7 +63,9 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--epochs", type=int, default=None, help="default: parameters_training.yml")
     parser.add_argument("--no-seed-recipe", action="store_true")
-    parser.add_argument("--no-append", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument(
+        "--no-append", action="store_true", help="do not rewrite the tables of docs/benchmarks.md"
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -87,6 +91,8 @@ def main() -> None:
             p: version(p) for p in ("tensorflow-cpu", "keras", "numpy", "pandas", "kedro")
         },
         "archive": str(args.archive),
+        # Wall times depend on what else the machine runs: the load before and after.
+        "load_average_before": os.getloadavg()[0],
     }
 
     started = time.perf_counter()
@@ -192,6 +198,8 @@ def main() -> None:
         "mrr@20_ours_over_markov": ours["mrr@20"] / result["markov"]["mrr@20"],
     }
     result["peak_rss_mb"] = peak_rss_mb()
+    result["load_average_after"] = os.getloadavg()[0]
+    result["cpu_s"] = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 
     out_dir = ROOT / "data" / "08_reporting" / "benchmarks"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,7 +209,9 @@ def main() -> None:
     os.replace(tmp, out_path)
     print(json.dumps(result, indent=2))
     if not args.no_append:
-        append_row(result)
+        from benchmark_docs import rewrite
+
+        rewrite(out_dir)
 
 
 REFERENCE_SETUP = {
@@ -220,48 +230,6 @@ def throughput(history: list[dict]) -> dict[str, float]:
         "events_per_s": sum(h["events_per_second"] for h in warm) / len(warm),
         "epoch_s": sum(h["train_seconds"] for h in warm) / len(warm),
     }
-
-
-def append_row(result: dict) -> None:
-    ours, seed = result["gru4rec"], result.get("seed_recipe")
-    setup = ours["config"]
-    baselines = ", ".join(
-        f"{name} {result[name]['recall@20']:.4f} / {result[name]['mrr@20']:.4f}"
-        for name in sorted(methods.names(trained=False))
-        if name in result
-    )
-    reference = result.get("gru4rec_256_128")
-    at_reference = f" (256/128 sampled: {reference['events_per_s']:,.0f})" if reference else ""
-    row = (
-        f"| {result['date'][:10]} | {result['git_commit']} | {result['cores']} "
-        f"| `{result['command']}` "
-        f"| {setup['layers']}/{setup['batch_size']} {setup['loss']} {setup['embedding']}, "
-        f"{setup['epochs']} ep "
-        f"| {ours['events_per_s']:,.0f}{at_reference} | {ours['epoch_s']:.1f} "
-        f"| {ours['train_s']:.0f} (best: epoch {ours['best_epoch']}, "
-        f"{ours['time_to_best_s']:.0f}) "
-        f"| {ours['eval_s']:.2f} | {result['peak_rss_mb']:,.0f} "
-        f"| {ours['recall@20']:.4f} / {ours['mrr@20']:.4f} "
-        f"| {baselines} "
-        + (
-            f"| {seed['events_per_s']:,.0f} ev/s"
-            + (
-                f" ({seed['lane_steps_per_s']:,.0f} lane-steps/s, "
-                f"{seed['lane_utilisation']:.0%} busy)"
-                if "lane_steps_per_s" in seed
-                else ""
-            )
-            + f", {seed['recall@20']:.4f} / {seed['mrr@20']:.4f} |"
-            if seed
-            else "| - |"
-        )
-    )
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    marker = "<!-- benchmark rows: appended by scripts/benchmark.py -->"
-    path.write_text(
-        text.replace(marker, marker + "\n" + row) if marker in text else text + row + "\n"
-    )
 
 
 if __name__ == "__main__":

@@ -485,7 +485,15 @@ def alternate(args, command: str) -> None:
     values = values_text.split(",")
     if not key or len(values) < 2:
         raise SystemExit("--alternate needs KEY=V1,V2[,...], e.g. replicas=1,2")
-    runs = []
+    runs: list[dict] = []
+    report = {
+        "command": command,
+        "git_commit": git_commit(ROOT, short=True) or "unknown",
+        "cores": os.cpu_count(),
+        "alternate": key,
+        "runs": runs,
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
     for n_events in (parse_size(size) for size in args.sizes.split(",")):
         work = WORK / label(n_events)
         for round_ in range(1, args.rounds + 1):
@@ -499,18 +507,12 @@ def alternate(args, command: str) -> None:
                         "round": round_,
                         key: value,
                         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        "git_commit": git_commit(ROOT, short=True) or "unknown",
                         **result,
                     }
                 )
-    report = {
-        "command": command,
-        "git_commit": git_commit(),
-        "cores": os.cpu_count(),
-        "alternate": key,
-        "runs": runs,
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(report, indent=1, default=str))
+                # After every run: a failed or interrupted later run keeps the earlier ones.
+                args.results.write_text(json.dumps(report, indent=1, default=str))
     print(alternate_table(report))
 
 
@@ -601,6 +603,19 @@ def _row_values(entry: dict) -> dict[str, tuple[float, float, float, str]]:
 
 def write_table(results: dict) -> None:
     """Rewrite the scaling table of docs/benchmarks.md from every size measured so far."""
+    block = table_block(results)
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    if TABLE_START in text:
+        before, rest = text.split(TABLE_START, 1)
+        text = before + block + rest.split(TABLE_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Scaling: synthetic ML-32M shape\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def table_block(results: dict) -> str:
+    """The scaling tables (steps, runs, split sizes) between their markers."""
     sizes = sorted(results.values(), key=lambda e: e["n_events"])
     values = [_row_values(entry) for entry in sizes]
     names = list(dict.fromkeys(name for v in values for name in v))
@@ -660,15 +675,7 @@ def write_table(results: dict) -> None:
             f"| {s['train']['events']:,} | {s['train']['sessions']:,} "
             f"| {s['test']['predictions']:,} |"
         )
-    block = "\n".join([TABLE_START, *lines, *context, *shape, TABLE_END])
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    if TABLE_START in text:
-        before, rest = text.split(TABLE_START, 1)
-        text = before + block + rest.split(TABLE_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Scaling: synthetic ML-32M shape\n\n" + block + "\n"
-    path.write_text(text)
+    return "\n".join([TABLE_START, *lines, *context, *shape, TABLE_END])
 
 
 if __name__ == "__main__":

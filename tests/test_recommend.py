@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,6 +133,30 @@ def test_seen_movies_are_excluded_unless_asked(recommender, trained):
     assert set(session) <= set(included.items)
     # Excluding only removes items: the others keep their order.
     assert [i for i in included.items if i not in session] == excluded.items
+
+
+def test_without_a_choice_seen_movies_follow_the_configuration(recommender, trained, monkeypatch):
+    session = trained["test"]["item"].to_numpy()[:4].tolist()
+    monkeypatch.setattr(recommender, "exclude_seen", False)  # recommending.exclude_seen
+    kept = recommender.recommend(session, n=recommender.n_items)
+    assert set(session) <= set(kept.items)
+    frame = pd.DataFrame({"session_id": 1, "item": session})
+    assert set(session) <= set(recommender.recommend_sessions(frame, n=recommender.n_items)["item"])
+
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.mark.parametrize("env", sorted(p.name for p in CONF.iterdir() if p.name != "base"))
+def test_recommending_keeps_seen_items_where_the_evaluation_does(env):
+    """Under --env yoochoose the evaluation keeps re-clicked items, so batch and CLI do."""
+    from kedro.config import OmegaConfigLoader
+
+    from movielens_sbr.settings import CONFIG_LOADER_ARGS
+
+    args = {**CONFIG_LOADER_ARGS, "default_run_env": env}
+    params = OmegaConfigLoader(str(CONF), **args)["parameters"]
+    assert params["recommending"]["exclude_seen"] == params["evaluation"]["exclude_seen"]
 
 
 def test_empty_session_is_a_flagged_cold_start_with_popular_movies(recommender, trained):

@@ -165,7 +165,7 @@ def test_interrupted_training_resumes_to_the_same_metrics(project: Path, monkeyp
 
 
 def test_training_without_splits_names_the_pipeline_to_run_first(project: Path):
-    with pytest.raises(RuntimeError, match="kedro run --pipeline sessions"):
+    with pytest.raises(RuntimeError, match="kedro run --pipelines sessions"):
         run(project, "training")
 
 

@@ -135,3 +135,21 @@ def test_titles_in_any_script_typed_exactly_are_found():
     assert index.match("Weisse Rose") == 3
     with pytest.raises(UnknownTitleError, match="empty title"):
         index.match(" !? ")
+
+
+def test_alternative_title_typed_with_the_main_one_tells_the_original_from_a_remake():
+    index = TitleIndex(
+        pd.DataFrame(
+            {
+                "item": [1, 2],
+                "title": [
+                    "Ghost in the Shell (Kôkaku kidôtai) (1995)",
+                    "Ghost in the Shell (2017)",
+                ],
+            }
+        )
+    )
+    assert index.match("Ghost in the Shell (Kôkaku kidôtai)") == 1
+    assert index.match("ghost in the shell (kokaku kidotai)") == 1
+    with pytest.raises(AmbiguousTitleError):
+        index.match("Ghost in the Shell")

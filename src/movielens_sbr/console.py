@@ -163,9 +163,9 @@ def main(ctx: click.Context, project: Path, env: str | None) -> None:
 @n_option
 @click.option(
     "--exclude-seen/--include-seen",
-    default=True,
-    show_default=True,
-    help="Leave out movies already watched (the session; with --user, all earlier ones).",
+    default=None,
+    help="Leave out movies already watched (the session; with --user, all earlier ones). "
+    "Default: recommending.exclude_seen of the configuration.",
 )
 @MODEL_OPTION
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
@@ -183,6 +183,8 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     movies = [_movie_query(m) for m in movies]
     recommender = _load(ctx, model, method)
     earlier: list[int] = []
+    if exclude_seen is None:
+        exclude_seen = recommender.exclude_seen
     if user is not None:
         movies, earlier = _fail_cleanly(recommender.user_session, user)
     result = _fail_cleanly(
@@ -249,7 +251,12 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
 @click.argument("sessions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @n_option
-@click.option("--exclude-seen/--include-seen", default=True, show_default=True)
+@click.option(
+    "--exclude-seen/--include-seen",
+    default=None,
+    help="Leave out each session's movies. Default: recommending.exclude_seen of the "
+    "configuration.",
+)
 @MODEL_OPTION
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
 @click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")

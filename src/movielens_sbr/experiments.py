@@ -204,7 +204,7 @@ def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str
         "# Experiments",
         "",
         f"Variants of `{varied_method()}`, each trained and evaluated on the test split like "
-        f"the default model (`kedro run --pipeline experiments`). {_interval_note(table, k)} "
+        f"the default model (`kedro run --pipelines experiments`). {_interval_note(table, k)} "
         "Training "
         "time is the sum of the epochs' wall-clock seconds (validation excluded).",
         "",

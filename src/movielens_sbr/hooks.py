@@ -41,6 +41,10 @@ class ProjectSetupHook:
         np.random.seed(seed)  # noqa: NPY002 - third-party code may use the global state
 
 
+class MissingInputsError(RuntimeError):
+    """A pipeline's input has not been produced yet (a user error: run another first)."""
+
+
 class MissingInputsHook:
     """Fails fast, naming the pipeline to run first, when an input has not been produced."""
 
@@ -61,9 +65,9 @@ class MissingInputsHook:
         ]
         if missing:
             needed = sorted({producers[name] for name in missing})
-            raise RuntimeError(
+            raise MissingInputsError(
                 f"Inputs {missing} do not exist yet: run "
-                + " and ".join(f"`kedro run --pipeline {name}`" for name in needed)
+                + " and ".join(f"`kedro run --pipelines {name}`" for name in needed)
                 + " first, or plain `kedro run` for everything."
             )
 

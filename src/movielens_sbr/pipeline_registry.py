@@ -1,4 +1,4 @@
-"""The project's pipelines: ``kedro run --pipeline NAME``; ``__default__`` runs the five
+"""The project's pipelines: ``kedro run --pipelines NAME``; ``__default__`` runs the five
 main ones (ingestion, sessions, training, evaluation, recommending); ``tuning`` and
 ``experiments`` (variants side by side) run only on request."""
 

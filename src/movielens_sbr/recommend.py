@@ -164,6 +164,7 @@ class Recommender:
         model_method: str | None = None,
         default_method: str | None = None,
         registered: Any = None,
+        exclude_seen: bool = True,
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
@@ -177,6 +178,9 @@ class Recommender:
         # for (recommending.method of the configuration, else the model's).
         self.model_method = model_method or registry.trained()[0].name
         self.default_method = default_method or self.model_method
+        # Whether a request leaves out the session's items when it does not say
+        # (recommending.exclude_seen: false for clicks, where an item can come again).
+        self.exclude_seen = exclude_seen
         self.model_version = model_version
         self.registered = registered  # model_registry.ModelChoice, when the registry chose
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
@@ -316,6 +320,7 @@ class Recommender:
             model_method=model_method,
             default_method=default_method,
             registered=registered,
+            exclude_seen=bool((params.get("recommending") or {}).get("exclude_seen", True)),
         )
 
     def model_info(self) -> dict[str, Any]:
@@ -490,7 +495,7 @@ class Recommender:
         items: Iterable[int | str] = (),
         n: int = 10,
         *,
-        exclude_seen: bool = True,
+        exclude_seen: bool | None = None,
         method: str | None = None,
         genres: Sequence[str] | None = None,
         exclude: Iterable[int] = (),
@@ -504,6 +509,7 @@ class Recommender:
         if n < 1:
             raise RecommendError(f"n must be at least 1, got {n}")
         method = method or self.default_method
+        exclude_seen = self.exclude_seen if exclude_seen is None else exclude_seen
         known, ignored = self.resolve(items)
         session = np.array([self._idx[i] for i in known], dtype=np.int64)
         extra = np.array([self._idx[i] for i in exclude if i in self._idx], dtype=np.int64)
@@ -523,7 +529,7 @@ class Recommender:
         sessions: pd.DataFrame,
         n: int = 10,
         *,
-        exclude_seen: bool = True,
+        exclude_seen: bool | None = None,
         method: str | None = None,
         genres: Sequence[str] | None = None,
     ) -> pd.DataFrame:
@@ -533,6 +539,7 @@ class Recommender:
         model does not know are dropped from their session (counted in ``n_ignored``).
         """
         method = method or self.default_method
+        exclude_seen = self.exclude_seen if exclude_seen is None else exclude_seen
         missing = {"session_id", "item"} - set(sessions.columns)
         if missing:
             raise RecommendError(f"the sessions need columns {sorted(missing)}")
@@ -569,7 +576,7 @@ class Recommender:
     def user_session(self, user: int) -> tuple[list[int], list[int]]:
         """The user's most recent session (item ids in order) and everything they saw before."""
         if self._session_events is None:
-            raise RecommendError("--user needs the session events (kedro run --pipeline sessions)")
+            raise RecommendError("--user needs the session events (kedro run --pipelines sessions)")
         events = self._session_events()
         mine = events[events["user"] == user]
         if mine.empty:

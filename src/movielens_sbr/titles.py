@@ -88,6 +88,7 @@ class TitleIndex:
         self.years = [year for _, _, year in parts]
         self.main_keys = [normalize(main) for main, _, _ in parts]
         self.series_keys = [normalize(re.split(r":| - ", main)[0]) for main, _, _ in parts]
+        self.alternative_keys = [{normalize(alt) for alt in alts} for _, alts, _ in parts]
         keys: dict[str, set[int]] = {}
         alternatives: dict[str, set[int]] = {}
         series: dict[str, set[int]] = {}
@@ -112,8 +113,9 @@ class TitleIndex:
 
     def match(self, query: str) -> int:
         """The MovieLens id of the one movie ``query`` names; raises ``TitleError`` otherwise."""
-        main, _, year = split_title(query)
+        main, query_alternatives, year = split_title(query)
         key = normalize(main)
+        wanted_alternatives = {normalize(alt) for alt in query_alternatives}
         if not key:
             raise UnknownTitleError(f"empty title {query!r}", query, [])
         for level in self._levels:
@@ -121,6 +123,11 @@ class TitleIndex:
             if not rows:
                 continue
             in_year = {r for r in rows if year is None or self.years[r] == year}
+            # "Ghost in the Shell (Kokaku kidotai)": an alternative title typed with the
+            # main one tells the original from a remake.
+            named = {r for r in in_year if wanted_alternatives <= self.alternative_keys[r]}
+            if wanted_alternatives and named:
+                in_year = named
             if len(in_year) == 1:
                 return int(self.items[next(iter(in_year))])
             if len(in_year) > 1:

@@ -405,7 +405,11 @@ def test_read_archive_unpacked_folder(tmp_path: Path):
     assert raw.ratings == ratings_bytes(GOOD)
     assert raw.movies == b"10::X (2000)::Drama\n"
     assert raw.source == str(folder)
-    assert raw.md5 == ""
+    # The folder's checksum covers its member files and follows their content.
+    assert raw.md5 == hashlib.md5(ratings_bytes(GOOD) + b"10::X (2000)::Drama\n").hexdigest()
+    (folder / "ml-1m" / "movies.dat").write_bytes(b"10::Y (2000)::Drama\n")
+    assert read_archive(folder).md5 not in ("", raw.md5)
+    (folder / "ml-1m" / "movies.dat").write_bytes(b"10::X (2000)::Drama\n")
 
     # A second copy anywhere in the folder: which one is meant would be a guess.
     (folder / "ml-1m" / "old" / "deeper").mkdir(parents=True)

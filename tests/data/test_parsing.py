@@ -48,3 +48,15 @@ def test_one_encoding_per_file_is_decoded():
     assert decode_text(latin1, "f") == "Amélie (2001)\nCafé (1999)\n"
     utf8 = "Amélie\n\u0414\u0436\u0443\u043c\u0430\u043d\u0434\u0436\u0438\n"  # Jumanji, Cyrillic
     assert decode_text(utf8.encode(), "f") == utf8
+
+
+def test_the_encoding_note_names_the_published_encoding(caplog):
+    utf8 = "Amélie (2001)\n".encode()
+    with caplog.at_level("INFO", logger="movielens_sbr.data.parsing"):
+        decode_text(utf8, "movies.dat")
+        assert "movies.dat is UTF-8, not the original ISO-8859-1" in caplog.text
+        caplog.clear()
+        decode_text(utf8, "movies.csv", published="UTF-8")
+        assert caplog.text == ""
+        decode_text("Amélie (2001)\n".encode("latin-1"), "movies.csv", published="UTF-8")
+        assert "movies.csv is not UTF-8 as published" in caplog.text

@@ -124,7 +124,7 @@ def test_report_has_every_section_and_table():
     assert f"]({plot_link('metrics.png')})" in text
     assert f"]({plot_link('breakdown.png')})" in text
     assert "(`exclude_seen: true`)" in text
-    assert "a session ends after 60 minutes without a rating" in text
+    assert "a session ends after 60 minutes without an event" in text
     assert "in `random` order; split rule `time`" in text
     # One time row per method: fit, test predictions, shuffled.
     assert "| `gru4rec` | - | 0.10 | - |" in text
@@ -191,3 +191,11 @@ def test_console_summary_lists_methods_best_first_with_intervals():
         "  gru4rec  recall@20 0.2500 [0.2300, 0.2700]  mrr@20 0.0660",
         "  pop      recall@20 0.0300  mrr@20 0.0050",
     ]
+
+
+def test_session_settings_are_not_in_movielens_words_for_clicks():
+    from movielens_sbr.evaluation.report import _sessions_line
+
+    line = _sessions_line({"session_mode": "user", "tie_order": "file", "split_rule": "time"})
+    assert "click session" in line and "events in file order" in line
+    assert "rating" not in line and "movie" not in line

@@ -28,6 +28,12 @@ def known_titles(project: Path, n: int = 3) -> list[str]:
     return movies[movies["item"].isin(index["item"])]["title"].head(n).tolist()
 
 
+def _only_nan(line: str) -> bool:
+    """A table row whose cells after the label are all NaN."""
+    cells = line.split()[1:]
+    return len(cells) > 1 and all(cell == "NaN" for cell in cells)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_on_the_catalog(path: Path, finished_project: Path, monkeypatch):
@@ -50,5 +56,9 @@ def test_notebook_runs_on_the_catalog(path: Path, finished_project: Path, monkey
     assert "text/plain" in kinds  # tables and values are shown
     if "plt." in "".join(cell.source for cell in code):
         assert "image/png" in kinds  # and plots are drawn
+    # No table shows a row of NaN only (an entry that is not a method, such as "protocol").
+    tables = [o["data"]["text/plain"] for c in code for o in c.outputs if "data" in o]
+    empty_rows = [line for t in tables for line in t.splitlines() if _only_nan(line)]
+    assert not empty_rows, f"{path.name} shows rows without values: {empty_rows}"
     last = code[-1].outputs
     assert last, f"the last cell of {path.name} shows nothing"

@@ -344,7 +344,7 @@ def read_csv_movies(
         )
         return "skip"
 
-    text = parsing.decode_text(data, file_name).encode("utf-8")
+    text = parsing.decode_text(data, file_name, published="UTF-8").encode("utf-8")
     if not text.strip():
         raise ParseError(f"{file_name} is empty.")
     try:

@@ -211,6 +211,17 @@ def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def md5_of_files(paths: list[Path], chunk_size: int = 1 << 20) -> str:
+    """One MD5 over the bytes of ``paths`` in order: an unpacked folder's checksum (its
+    member files, as a zip's MD5 covers them), which changes when any of them changes."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for path in paths:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(chunk_size):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _check_url(url: str) -> None:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS):
@@ -405,7 +416,12 @@ def read_archive(path: Path, dataset: str | DatasetSpec = DEFAULT_DATASET) -> Ra
         }
         ref = MemberRef(str(located[spec.ratings])) if spec.streamed else None
         return RawArchive(
-            files[spec.ratings], files.get(spec.movies, b""), str(path), "", spec.name, ref
+            files[spec.ratings],
+            files.get(spec.movies, b""),
+            str(path),
+            md5_of_files([located[name] for name in spec.members]),
+            spec.name,
+            ref,
         )
     if not path.is_file():
         raise ArchiveError(f"{path} does not exist.")

@@ -139,8 +139,9 @@ def _is_utf8(line: bytes) -> bool:
     return True
 
 
-def decode_text(text_bytes: bytes, file_name: str) -> str:
-    """ISO-8859-1 as published; a file re-saved as UTF-8 is recognised and decoded as such.
+def decode_text(text_bytes: bytes, file_name: str, published: str = "ISO-8859-1") -> str:
+    """UTF-8 when the whole file is valid UTF-8, else ISO-8859-1; ``published`` is the
+    encoding GroupLens published the file in, and a file in the other one is logged.
 
     A file mixing both (some non-ASCII lines valid UTF-8, others not) is refused with the
     lines of each: decoding it either way would garble some titles.
@@ -152,7 +153,8 @@ def decode_text(text_bytes: bytes, file_name: str) -> str:
     except UnicodeDecodeError:
         pass
     else:
-        logger.info("%s is UTF-8, not the original ISO-8859-1; decoded as UTF-8", file_name)
+        if published != "UTF-8":
+            logger.info("%s is UTF-8, not the original %s; decoded as UTF-8", file_name, published)
         return text
     # Not UTF-8 as a whole: only the non-ASCII lines can tell the encodings apart.
     utf8, latin1 = [], []
@@ -163,8 +165,10 @@ def decode_text(text_bytes: bytes, file_name: str) -> str:
         raise ParseError(
             f"{file_name} mixes encodings: line(s) {_lines(utf8)} are UTF-8, line(s) "
             f"{_lines(latin1)} are not (ISO-8859-1?). Save the whole file in one encoding "
-            "(the MovieLens files are ISO-8859-1)."
+            f"(the MovieLens files are {published})."
         )
+    if published != "ISO-8859-1":
+        logger.info("%s is not %s as published; decoded as ISO-8859-1", file_name, published)
     return text_bytes.decode("latin-1")
 
 

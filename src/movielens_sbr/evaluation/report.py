@@ -232,17 +232,19 @@ def _sessions_line(parameters: dict) -> str:
     """The session settings that change every figure, named up front."""
     if not parameters:
         return ""
+    # Neutral words: the events are ratings for MovieLens, clicks for YOOCHOOSE.
     mode = parameters.get("session_mode")
     if mode == "user":
-        sessions = "a session is a user's whole history"
+        sessions = "a session is all events of one user id (for clicks: one click session)"
     else:
         sessions = (
-            f"a session ends after {parameters.get('gap_minutes', 0):g} minutes without a rating"
+            f"a session ends after {parameters.get('gap_minutes', 0):g} minutes without an event"
         )
-    return (
-        f"Sessions: {sessions}; ratings of the same second in `{parameters.get('tie_order')}` "
-        f"order; split rule `{parameters.get('split_rule')}`. "
+    ties = parameters.get("tie_order")
+    order = (
+        "events in file order" if ties == "file" else f"events of the same second in `{ties}` order"
     )
+    return f"Sessions: {sessions}; {order}; split rule `{parameters.get('split_rule')}`. "
 
 
 def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> str:

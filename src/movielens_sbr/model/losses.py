@@ -54,7 +54,7 @@ def sampled_scores(hidden, weights, bias, targets, negatives, first_lane=0):
 
     Item rows come first because ``items @ hidden^T`` is about twice as fast on CPU as
     ``hidden @ items^T`` here and transposing the result back costs as much again
-    (docs/benchmarks.md, "Speed of the 256/128 step"). Returns the scores, the row item
+    (docs/benchmarks.md, changelog: the training speed-up). Returns the scores, the row item
     ids and a mask of the rows that are a valid negative for each lane (not its target).
     """
     rows = tf.concat([targets, negatives], axis=0)

@@ -116,7 +116,7 @@ def _fused_dense_update(
 
     One pass over each table instead of a dozen: on this 2-core CPU the unfused ops took
     about half the op time of a 256-unit sampled training step (docs/benchmarks.md,
-    "Speed of the 256/128 step"). ``indices`` not None: ``values`` are row slices, summed
+    changelog: the training speed-up). ``indices`` not None: ``values`` are row slices, summed
     per row first.
     """
     gradient = (

@@ -1,6 +1,6 @@
 """Tuning: ``train_sessions`` + ``valid_sessions`` -> ``tuning_trials``, ``tuning_best``.
 
-Not part of ``__default__``: run it on purpose with ``kedro run --pipeline tuning``.
+Not part of ``__default__``: run it on purpose with ``kedro run --pipelines tuning``.
 """
 
 from kedro.pipeline import Node, Pipeline
