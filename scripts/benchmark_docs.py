@@ -181,7 +181,7 @@ def evaluation(result: dict) -> list[str]:
         "test prediction against all items (Recall/MRR@20 only), and the same inside the "
         "whole protocol of `kedro run` (every K, top-K lists)."
         + (
-            f" The whole protocol (nine methods, every K, 95 % intervals, paired "
+            f" The whole protocol ({len(rows)} methods, every K, 95 % intervals, paired "
             f"comparison, breakdowns, shuffle check) took {total:.1f} s."
             if total
             else ""
