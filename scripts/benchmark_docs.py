@@ -204,7 +204,7 @@ def recommending(result: dict) -> list[str]:
         ],
         [
             f"one session, warm (`Recommender.recommend`, {warm['requests']:,} test "
-            f"sessions, median length {warm['session_length_median']:.0f})",
+            f"sessions, median length {warm['session_length_median']:g})",
             f"p50 {warm['p50_ms']:.2f} / p90 {warm['p90_ms']:.2f} / p99 {warm['p99_ms']:.2f} ms",
             f"p99 {warm['cpu']['p99_ms']:.2f} ms",
         ],
