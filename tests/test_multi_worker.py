@@ -239,3 +239,21 @@ def test_only_the_chief_saves_and_tracks_and_every_worker_reads_complete_runs(
         tracking.after_context_created(Context())
         tracking.before_pipeline_run({}, pipeline, catalog)
         assert not tracking._is_mlflow_enabled and tracking.run_id is None
+
+
+def test_without_tf_config_a_process_is_no_worker(monkeypatch: pytest.MonkeyPatch):
+    """``training.distribute: multi_worker`` in the configuration does not stop the sessions
+    that do not train (the recommender, other pipelines) where TF_CONFIG is not set:
+    nothing is redirected; training itself stops with the line saying what to set."""
+    from kedro.io import DataCatalog, MemoryDataset
+    from kedro.pipeline import Pipeline, node
+
+    from movielens_sbr.hooks import ChiefSavesHook
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    model = MemoryDataset()
+    catalog = DataCatalog(
+        {"parameters": MemoryDataset({"training": {"distribute": "multi_worker"}}), "m": model}
+    )
+    ChiefSavesHook().before_pipeline_run(Pipeline([node(lambda: 1, None, "m")]), catalog)
+    assert catalog.get("m") is model

@@ -253,6 +253,20 @@ def test_experiment_variants_are_the_defaults_with_their_changes():
     assert {v["training"]["epochs"] for k, v in variants.items() if k != "evaluation"} == {1}
     assert variants["sessions_user"]["sessions"]["session_mode"] == "user"
     assert set(variants["evaluation"]["baselines"]) == {"pop", "markov"}
+    # The original implementation's recipe, everything else the defaults.
+    original = variants["gru4rec_original"]["training"]
+    recipe = {
+        "layers": [256],
+        "embedding": "constrained",
+        "batch_size": 128,
+        "loss": "sampled_cross_entropy",
+        "n_sample": 2048,
+        "dropout_embedding": 0.3,
+        "dropout_hidden": 0.1,
+        "learning_rate": 0.05,
+        "momentum": 0.2,
+    }
+    assert original == params["training"] | recipe
 
 
 def test_bad_value_in_a_namespace_names_the_namespaced_key():

@@ -92,10 +92,15 @@ class AtomicSavesHook:
 
 
 def _is_non_chief_worker(params: dict) -> bool:
-    """True in the workers of ``training.distribute: multi_worker`` other than the chief."""
-    if params.get("training", {}).get("distribute") != "multi_worker":
+    """True in the workers of ``training.distribute: multi_worker`` other than the chief.
+
+    Without ``TF_CONFIG`` a process is no worker: sessions that do not train (notebooks,
+    the recommender, other pipelines) run as usual, and training says what to set.
+    """
+    tf_config = os.environ.get("TF_CONFIG")
+    if params.get("training", {}).get("distribute") != "multi_worker" or not tf_config:
         return False
-    return not worker_task(os.environ.get("TF_CONFIG")).is_chief
+    return not worker_task(tf_config).is_chief
 
 
 class ChiefSavesHook:

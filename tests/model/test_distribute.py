@@ -90,11 +90,15 @@ def test_strategies_that_cannot_run_here_say_what_to_set(monkeypatch):
     # This process sees one CPU device and no GPU: mirrored would be a single replica.
     with pytest.raises(
         ValueError, match=r"mirrored found no GPU and one CPU device: .*set training\.distribute"
-    ):
+    ) as mirrored:
         distribution_strategy("mirrored")
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(ValueError, match="multi_worker needs the TF_CONFIG environment variable"):
+    with pytest.raises(
+        ValueError, match="multi_worker needs the TF_CONFIG environment variable"
+    ) as multi_worker:
         distribution_strategy("multi_worker")
+    for error in (mirrored, multi_worker):
+        assert "\n" not in str(error.value)  # one line: what, and what to set instead
 
 
 REPLICAS_SCRIPT = Path(__file__).with_name("replicas.py")

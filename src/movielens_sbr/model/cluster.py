@@ -36,7 +36,8 @@ def worker_task(tf_config: str | None) -> WorkerTask:
     if not tf_config:
         raise ValueError(
             "training.distribute=multi_worker needs the TF_CONFIG environment variable on "
-            f"every worker, {example}; on one machine use mirrored, one_device or none"
+            f"every worker, {example}; on one machine use mirrored (several GPUs), "
+            "one_device or none"
         )
     try:
         parsed = json.loads(tf_config)
@@ -59,7 +60,7 @@ def worker_task(tf_config: str | None) -> WorkerTask:
     if n_workers < 2:
         raise ValueError(
             "TF_CONFIG lists one worker: training.distribute=multi_worker needs two or more; "
-            "on one machine use mirrored, one_device or none"
+            "on one machine use mirrored (several GPUs), one_device or none"
         )
     is_chief = task_type == "chief" or ("chief" not in cluster and index == 0)
     return WorkerTask(task_type, index, n_workers, is_chief)

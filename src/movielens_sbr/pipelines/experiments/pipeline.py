@@ -21,6 +21,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "loss_bpr_max": ("training",),
     "embedding_separate": ("training",),
     "sessions_user": ("sessions", "training"),
+    "gru4rec_original": ("training",),
 }
 
 
