@@ -485,7 +485,15 @@ def alternate(args, command: str) -> None:
     values = values_text.split(",")
     if not key or len(values) < 2:
         raise SystemExit("--alternate needs KEY=V1,V2[,...], e.g. replicas=1,2")
-    runs = []
+    runs: list[dict] = []
+    report = {
+        "command": command,
+        "git_commit": git_commit(ROOT, short=True) or "unknown",
+        "cores": os.cpu_count(),
+        "alternate": key,
+        "runs": runs,
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
     for n_events in (parse_size(size) for size in args.sizes.split(",")):
         work = WORK / label(n_events)
         for round_ in range(1, args.rounds + 1):
@@ -499,18 +507,12 @@ def alternate(args, command: str) -> None:
                         "round": round_,
                         key: value,
                         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        "git_commit": git_commit(ROOT, short=True) or "unknown",
                         **result,
                     }
                 )
-    report = {
-        "command": command,
-        "git_commit": git_commit(),
-        "cores": os.cpu_count(),
-        "alternate": key,
-        "runs": runs,
-    }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(report, indent=1, default=str))
+                # After every run: a failed or interrupted later run keeps the earlier ones.
+                args.results.write_text(json.dumps(report, indent=1, default=str))
     print(alternate_table(report))
 
 

@@ -93,7 +93,14 @@ def test_kedro_run_is_an_mlflow_run_with_the_metrics_of_metrics_json(finished_pr
 
     history = client.get_metric_history(run.info.run_id, "training.loss")
     assert [m.step for m in history] == [1]
-    assert client.get_metric_history(run.info.run_id, "training.valid_recall_at_20")
+    training_history = json.loads(
+        latest(finished_project / "data/07_model_output/training_history.json").read_text()
+    )
+    logged_recall = client.get_metric_history(run.info.run_id, "training.valid_recall_at_20")
+    epochs = training_history["epochs"]
+    assert [(m.step, m.value) for m in logged_recall] == [
+        (epoch["epoch"], pytest.approx(epoch["valid_recall@20"])) for epoch in epochs
+    ]
 
     def files(folder: str) -> set[str]:
         return {Path(a.path).name for a in client.list_artifacts(run.info.run_id, folder)}

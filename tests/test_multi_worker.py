@@ -27,8 +27,8 @@ PARAMS = (
     "training.embedding_dim=16,training.batch_size=8"
 )
 COMMAND = [sys.executable, "-m", "kedro", "run", "--pipelines", "training", "--params", PARAMS]
-# A guard against a hang (a failing worker ends the test at once): the two runs take about
-# 80 s on two cores, 150 s when other jobs load them 6 times over (mostly imports).
+# A guard against a hang (a failing worker ends the test at once): the two runs took 71-112 s
+# on the 2 cores with other jobs at load averages of 13-28 (mostly imports).
 TIMEOUT_SECONDS = 360
 
 

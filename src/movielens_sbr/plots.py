@@ -15,7 +15,10 @@ def session_length_distribution(lengths: np.ndarray) -> plt.Figure:
     """Histogram of session lengths (log bins) with the cumulative share of events."""
     lengths = np.sort(np.asarray(lengths))
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    bins = np.unique(np.logspace(0, np.log10(max(lengths.max(), 2)), 40).astype(int))
+    top = max(lengths.max(), 2)
+    # The longest session is an edge of its own: truncating 10**log10(top) (7.99.. for 8)
+    # would leave it out of the last bin.
+    bins = np.unique(np.append(np.logspace(0, np.log10(top), 40).astype(int), top))
     ax.hist(lengths, bins=bins, color="tab:blue", alpha=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("session length (events)")
@@ -167,7 +170,7 @@ def tuning_trials(trials: pd.DataFrame) -> plt.Figure:
     )
     history.step(
         trials["trial"],
-        trials[metric].where(done).cummax(),
+        trials[metric].where(done).cummax().ffill(),  # pruned trials keep the best so far
         where="post",
         color="tab:red",
         label="best so far",

@@ -1,6 +1,8 @@
 """Evaluation nodes."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from movielens_sbr.params import base_section
 from movielens_sbr.pipelines.evaluation.nodes import (
@@ -38,7 +40,12 @@ def test_evaluation_outputs(splits, movies):
         | {f"{name}_ci_{side}" for name in point for side in ("low", "high")}
         | {"coverage@10", "popularity@10"}
     )
-    assert isinstance(metrics["gru4rec"]["recall@10"], float)
+    for method in ("gru4rec", "pop", "markov"):
+        values = metrics[method]
+        for name in point:
+            assert values[f"{name}_ci_low"] <= values[name] <= values[f"{name}_ci_high"], name
+        assert 0 <= values["mrr@10"] <= values["ndcg@10"] <= values["recall@10"] <= 1
+        assert values["recall@1"] <= values["recall@10"]
     assert metrics["dataset"]["test_events"] == len(test)
     assert metrics["dataset"]["test_predictions"] == len(test) - test["session_id"].nunique()
     assert metrics["dataset"]["archive_md5"] == "m"
@@ -46,8 +53,24 @@ def test_evaluation_outputs(splits, movies):
     assert set(metrics["protocol"]["shuffle_check"]) == {"gru4rec", "markov"}
     assert isinstance(breakdown, pd.DataFrame)
     assert set(breakdown["method"]) == {"gru4rec", "pop", "markov"}
-    assert plot_metrics(metrics, PARAMS).axes
-    assert plot_breakdown(breakdown, PARAMS).axes
+
+    methods = ["gru4rec", "pop", "markov"]
+    panels = plot_metrics(metrics, PARAMS).axes  # the largest K of ks
+    assert [ax.get_title() for ax in panels] == [
+        f"{name}@10 (95 % CI)" for name in ("recall", "mrr", "ndcg")
+    ]
+    for ax, name in zip(panels, ("recall@10", "mrr@10", "ndcg@10"), strict=True):
+        assert [label.get_text() for label in ax.get_xticklabels()] == methods
+        heights = [bar.get_height() for bar in ax.containers[-1].patches]
+        assert heights == pytest.approx([metrics[m][name] for m in methods])
+
+    position_ax = plot_breakdown(breakdown, PARAMS).axes[0]
+    by_position = breakdown[breakdown["by"] == "position"].sort_values("order")
+    lines = {line.get_label().split(" ")[0]: line for line in position_ax.get_lines()}
+    assert set(lines) == set(methods)
+    for method, line in lines.items():
+        rows = by_position[by_position["method"] == method]
+        np.testing.assert_allclose(line.get_ydata(), rows["recall@10"])
     report = write_report(metrics, breakdown, statistics)
     assert "| `gru4rec` |" in report
 

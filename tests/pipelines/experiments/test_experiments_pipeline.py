@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import keras
+import pandas as pd
 import pytest
 import yaml
 from kedro.framework.session import KedroSession
@@ -49,9 +50,9 @@ def test_every_namespaced_dataset_is_stored_under_its_variant():
     config = OmegaConfigLoader(str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
     catalog = DataCatalog.from_config(config)
     pipeline = experiments.create_pipeline()
-    for name in pipeline.all_outputs():
-        if not name.startswith("experiments."):
-            continue
+    namespaced = [name for name in pipeline.all_outputs() if name.startswith("experiments.")]
+    assert {name.split(".")[1] for name in namespaced} == set(experiments.VARIANTS)
+    for name in namespaced:
         variant = name.split(".")[1]
         dataset = catalog.get(name)
         assert not isinstance(dataset, MemoryDataset), name
@@ -93,7 +94,9 @@ def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.
     model = keras.models.load_model(
         latest("06_models/experiments/loss_cross_entropy/gru4rec.keras")
     )
-    assert model.get_layer("scores").units > 0
+    # A loss variant trains on the default splits: one score per item of their catalogue.
+    item_index = pd.read_parquet(latest("05_model_input/item_index.parquet"))
+    assert model.get_layer("scores").units == len(item_index)
 
     # Every variant is an MLflow run nested under the experiments run, with its metrics.
     from mlflow.tracking import MlflowClient

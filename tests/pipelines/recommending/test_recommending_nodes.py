@@ -36,6 +36,12 @@ def test_batch_node_gives_top_n_per_session_like_the_api(splits, movies):
         gru4rec_model=model,
     )
     assert len(markov) == len(table)
+    by_markov = Recommender(
+        model, item_index, movies, train_sessions=train, baseline_options=EVALUATION["baselines"]
+    ).recommend(first["item"].tolist(), n=3, method="markov")
+    assert markov[markov["session_id"] == first["session_id"].iloc[0]]["item"].tolist() == (
+        by_markov.items
+    )
 
 
 def test_batch_baseline_is_fitted_with_the_evaluation_options_and_seed(splits, movies):

@@ -1,5 +1,7 @@
 """Sessions nodes."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from movielens_sbr.data.sessions import EmptyDataError
@@ -45,10 +47,31 @@ def test_unknown_parameter_is_rejected(ratings):
         build_session_events(ratings, base_section("sessions", gap=5), seed=0)
 
 
-def test_plots_are_figures(splits, ratings):
+def test_session_length_plot_counts_every_session_of_its_input(ratings):
     events, _ = build_session_events(ratings, base_section("sessions", min_item_support=2), seed=0)
-    assert plot_session_lengths(events).axes
-    assert plot_events_per_day(events, splits[4]).axes
+    lengths = events.groupby("session_id").size()
+
+    hist, share = plot_session_lengths(events).axes
+
+    assert sum(bar.get_height() for bar in hist.patches) == len(lengths)
+    np.testing.assert_array_equal(share.get_lines()[0].get_xdata(), np.sort(lengths))
+    assert hist.get_title().startswith(f"{len(lengths):,} sessions")
+
+
+def test_events_per_day_plot_holds_every_event_and_the_split_boundaries(splits, ratings):
+    events, _ = build_session_events(ratings, base_section("sessions", min_item_support=2), seed=0)
+    statistics = splits[4]
+
+    (ax,) = plot_events_per_day(events, statistics).axes
+    counts, *marks = ax.get_lines()
+
+    assert counts.get_ydata().sum() == len(events)
+    bounds = statistics["boundaries"]
+    assert [mark.get_xdata()[0] for mark in marks] == [
+        pd.Timestamp(bounds["valid_start"]),
+        pd.Timestamp(bounds["test_start"]),
+    ]
+    assert [text.get_text() for text in ax.texts] == ["valid starts", "test starts"]
 
 
 def test_min_item_support_that_removes_everything_names_filters_and_counts(ratings):

@@ -1,5 +1,6 @@
 """Tuning nodes."""
 
+import numpy as np
 import pytest
 
 from movielens_sbr.params import base_section
@@ -27,7 +28,17 @@ def test_search_writes_trials_and_the_best_options(splits):
         trials.loc[trials["state"] == "complete", "valid_recall@20"].max()
     )
     assert set(best["best_options"]) == {"layers", "dropout_hidden"}
-    assert plot_tuning(trials).axes
+
+    history, *options = plot_tuning(trials).axes
+    complete = trials["state"] == "complete"
+    drawn = np.concatenate([points.get_offsets() for points in history.collections])
+    expected = np.column_stack([trials["trial"], trials["valid_recall@20"]])
+    np.testing.assert_array_equal(drawn, np.concatenate([expected[complete], expected[~complete]]))
+    assert history.get_title() == f"2 trials, best {best['best_value']:.4f}"
+    assert {ax.get_title() for ax in options} == {"layer_size", "dropout_hidden"}
+    for ax in options:
+        (points,) = ax.collections
+        np.testing.assert_array_equal(points.get_offsets()[:, 1], trials["valid_recall@20"])
 
 
 def test_search_without_a_validation_split_names_the_parameter(splits):
