@@ -184,9 +184,13 @@ def make_project_copy(path: Path, archive: Path, monkeypatch: pytest.MonkeyPatch
     return path
 
 
+# A small SASRec for the runs of the tests (conf/base's sees 200 items with 2 blocks).
+TINY_SASREC = {"epochs": 1, "max_len": 10, "hidden_size": 8, "n_blocks": 1, "batch_size": 16}
+
 # A small model, so that a full `kedro run` on the tiny archive takes seconds.
 TINY_RUN_PARAMS = {
     "training": {"epochs": 1, "layers": [16], "embedding_dim": 16, "batch_size": 8},
+    "sasrec": TINY_SASREC,
     "evaluation": {"n_examples": 3},
     # A tiny model rarely beats the baselines: promote it anyway, so that the finished
     # project has a champion in its model registry.

@@ -13,12 +13,14 @@ import pytest
 from click.testing import CliRunner
 from kedro.framework.session import KedroSession
 
-from conftest import make_project_copy, write_archive
+from conftest import TINY_SASREC, make_project_copy, write_archive
+from movielens_sbr import methods
 from movielens_sbr.console import main
 from movielens_sbr.recommend import Recommender
 
 TINY = {
     "training": {"epochs": 1, "layers": [16], "embedding_dim": 16, "batch_size": 8},
+    "sasrec": TINY_SASREC,
 }
 
 
@@ -30,7 +32,9 @@ def project(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as monkeypatch:  # cwd and env restored afterwards
         path = make_project_copy(root / "project", archive, monkeypatch)
         with KedroSession.create(project_path=path, runtime_params=TINY) as session:
-            session.run(pipeline_names=["ingestion", "sessions", "training", "recommending"])
+            session.run(
+                pipeline_names=["ingestion", "sessions", "training", "sasrec", "recommending"]
+            )
     return path
 
 
@@ -170,6 +174,36 @@ def test_similar_every_method(project, api):
         assert api.titles[item] in table.output
 
 
+def test_every_trained_method_recommends_and_finds_similar_movies_with_its_own_model(project):
+    for method in methods.names(trained=True):
+        own = Recommender.load(project, method=method)
+        assert own.model_method == method
+        result = invoke(
+            project,
+            "recommend",
+            "--movie",
+            "1",
+            "--movie",
+            "2",
+            "-n",
+            "5",
+            "--method",
+            method,
+            "--json",
+        )
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.stdout)
+        assert payload["method"] == method
+        assert [r["item"] for r in payload["recommendations"]] == own.recommend(
+            [1, 2], n=5, method=method
+        ).items
+        similar = invoke(project, "similar", "2", "-n", "4", "--method", method, "--json")
+        assert similar.exit_code == 0, similar.output
+        items = [r["item"] for r in json.loads(similar.stdout)["recommendations"]]
+        assert items == own.similar(2, n=4, method=method).items
+        assert items == own.similar(2, n=4).items  # its embedding is the loaded model's
+
+
 def test_load_reads_the_weights_of_the_version_kedro_resolves(project):
     from movielens_sbr.kedro_project import project_catalog
 
@@ -184,13 +218,15 @@ def test_load_reads_the_weights_of_the_version_kedro_resolves(project):
     )
 
 
-def test_recommend_command_does_not_import_tensorflow(project, api):
-    """Cold start: Kedro's session, the catalog and the answer without TensorFlow."""
+@pytest.mark.parametrize("method", methods.names(trained=True))
+def test_recommend_command_does_not_import_tensorflow(project, method):
+    """Cold start: Kedro's session, the catalog and the answer of every trained method
+    (its numpy inference from the .keras file) without TensorFlow."""
     code = (
         "import sys\n"
         "from movielens_sbr.console import main\n"
-        f"main(['--project', {str(project)!r}, 'recommend', '-m', '3', '--json'],"
-        " standalone_mode=False)\n"
+        f"main(['--project', {str(project)!r}, 'recommend', '-m', '3', '--method', {method!r},"
+        " '--json'], standalone_mode=False)\n"
         "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib.pyplot', 'optuna')"
         " if m in sys.modules), file=sys.stderr)\n"
     )
@@ -199,7 +235,8 @@ def test_recommend_command_does_not_import_tensorflow(project, api):
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
-    assert [r["item"] for r in answer["recommendations"]] == api.recommend([3]).items
+    expected = Recommender.load(project, method=method).recommend([3], method=method).items
+    assert [r["item"] for r in answer["recommendations"]] == expected
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 

@@ -15,18 +15,25 @@ def summary(recall: float, mrr: float, n: int = 1000, **changes) -> dict:
     return experiments.summarise_variant(
         {
             "gru4rec": {"recall@5": recall / 2, "mrr@5": mrr, "recall@20": recall, "mrr@20": mrr},
+            "other": {"recall@5": 0.1, "mrr@5": 0.02, "recall@20": 0.2, "mrr@20": 0.04},
             "pop": {"recall@5": 0.01, "mrr@5": 0.005, "recall@20": 0.03, "mrr@20": 0.01},
             "dataset": {"test_predictions": n},
         },
-        {"best_epoch": 2, "epochs": [{"train_seconds": 1.5}, {"train_seconds": 2.5}]},
-        training,
         sessions,
+        {
+            "gru4rec": (
+                {"training": training},
+                {"best_epoch": 2, "epochs": [{"train_seconds": 1.5}, {"train_seconds": 2.5}]},
+            )
+        },
     )
 
 
 def test_summary_adds_the_epochs_training_time():
     s = summary(0.2, 0.05)
-    assert s["train_seconds"] == 4.0 and s["epochs"] == 2 and s["best_epoch"] == 2
+    trained = s["trained"]["gru4rec"]
+    assert trained["train_seconds"] == 4.0 and trained["epochs"] == 2
+    assert trained["best_epoch"] == 2
     assert "dataset" not in s["metrics"]
 
 
@@ -60,6 +67,7 @@ def test_table_report_and_plot():
     assert experiments.largest_k(summaries) == 20
     table = experiments.comparison_table(summaries, DEFAULTS)
     assert table["variant"].tolist() == ["ce", "bpr", "user"]
+    assert table["method"].tolist() == ["gru4rec"] * 3
     assert table["changed"].tolist() == [
         "training.loss=cross_entropy",
         "(defaults)",
@@ -72,12 +80,16 @@ def test_table_report_and_plot():
     assert widths.iloc[2] > widths.iloc[1]
 
     baselines = experiments.baselines_table(summaries, DEFAULTS)
-    assert baselines["split"].tolist() == ["(default split)", "sessions.session_mode=user"]
+    # The methods the variants did not train ("other" stands for the default run's other
+    # model), once per split.
+    user = "sessions.session_mode=user"
+    assert baselines["split"].tolist() == ["(default split)"] * 2 + [user] * 2
+    assert baselines["method"].tolist() == ["other", "pop"] * 2
 
     report = experiments.markdown_report(table, baselines, 20)
-    assert "| ce | training.loss=cross_entropy | 0.1800 [" in report
-    assert "| bpr | (defaults) | 0.2100 [" in report
-    assert "## Baselines on each split" in report
+    assert "| ce | gru4rec | training.loss=cross_entropy | 0.1800 [" in report
+    assert "| bpr | gru4rec | (defaults) | 0.2100 [" in report
+    assert "## Methods the variants did not train, on each split" in report
     figure = plots.experiment_comparison(table, 20)
     assert len(figure.axes) == 3
 
@@ -99,5 +111,5 @@ def test_bootstrap_intervals_of_the_evaluation_are_used_when_present():
 
 def test_entries_that_are_not_methods_are_left_out():
     metrics = {"gru4rec": {"recall@20": 0.2, "mrr@20": 0.05}, "protocol": {"ties": "x"}}
-    s = experiments.summarise_variant(metrics, {"best_epoch": 1, "epochs": []}, {}, {})
+    s = experiments.summarise_variant(metrics, {}, {})
     assert set(s["metrics"]) == {"gru4rec"}

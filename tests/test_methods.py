@@ -23,6 +23,14 @@ def chain(n_sessions: int = 30, length: int = 5, seed: int = 0) -> SessionArrays
 def built(method: methods.Method, train: SessionArrays):
     """The scorer of ``method`` (a tiny untrained model for a trained method) and the
     object its ``item_vectors`` reads."""
+    if method.name == "sasrec":
+        from movielens_sbr.model.sasrec import build_model
+        from movielens_sbr.model.sasrec import model_config as sasrec_config
+        from movielens_sbr.params import config_from_base
+
+        config = config_from_base("sasrec", max_len=3, hidden_size=4)
+        model = build_model(N_ITEMS, sasrec_config(config, seed=0))
+        return method.from_model(model), model
     if method.trained:
         from conftest import gru4rec_config
         from movielens_sbr.model.gru4rec import build_step_model

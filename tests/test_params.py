@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from movielens_sbr import methods
 from movielens_sbr.params import (
     ParameterError,
     base_section,
@@ -134,21 +135,36 @@ def test_unknown_baseline_and_bad_options_are_named():
 @pytest.mark.parametrize(
     ("space", "message"),
     [
-        ({"epochs": {"choices": [1, 2]}}, "search_space.epochs is not tunable"),
-        ({"loss": {"choices": ["bpr"]}}, "search_space.loss: 'bpr' is not allowed"),
-        ({"layer_size": {"choices": [0, 64]}}, "search_space.layer_size: 0 is not allowed"),
+        ({"epochs": {"choices": [1, 2]}}, "search_space.gru4rec.epochs is not tunable"),
+        ({"loss": {"choices": ["bpr"]}}, "search_space.gru4rec.loss: 'bpr' is not allowed"),
+        ({"layer_size": {"choices": [0, 64]}}, "search_space.gru4rec.layer_size: 0 is not"),
         ({"learning_rate": {"low": 0.1, "high": 0.01}}, "low must be below high"),
         ({"learning_rate": {"low": 0.0, "high": 0.1, "log": True}}, "log range needs low > 0"),
         ({"dropout_hidden": {"low": 0.0, "high": 1.5}}, "1.5 is not allowed"),
-        ({"momentum": [0.1, 0.2]}, "search_space.momentum"),
+        ({"momentum": [0.1, 0.2]}, "search_space.gru4rec.momentum"),
         ({"momentum": {"values": [0.1]}}, "expected {choices"),
     ],
 )
 def test_bad_search_space_is_named(space, message):
+    spaces = {**base_section("tuning")["search_space"], "gru4rec": space}
     with pytest.raises(ParameterError) as error:
-        validate_section("tuning", base_section("tuning", search_space=space))
+        validate_section("tuning", base_section("tuning", search_space=spaces))
     assert message in str(error.value)
     assert "parameters_tuning.yml" in str(error.value)
+
+
+def test_every_trained_method_has_a_search_space_checked_against_its_own_schema():
+    tuning = base_section("tuning")
+    assert set(tuning["search_space"]) == set(methods.names(trained=True))
+    for method in methods.trained():
+        validate_section("tuning", {**tuning, "method": method.name})
+    with pytest.raises(ParameterError, match="not a trained method"):
+        validate_section("tuning", {**tuning, "method": "pop"})
+    # A GRU4Rec option is not an option of the other trained methods.
+    other = methods.names(trained=True)[1]
+    spaces = {**tuning["search_space"], other: {"momentum": {"low": 0.0, "high": 0.5}}}
+    with pytest.raises(ParameterError, match=f"search_space.{other}.momentum is not tunable"):
+        validate_section("tuning", {**tuning, "search_space": spaces})
 
 
 def test_misspelled_section_is_named_with_the_known_ones():
@@ -243,14 +259,16 @@ def resolved_parameters(runtime_params: dict | None = None) -> dict:
 
 
 def test_experiment_variants_are_the_defaults_with_their_changes():
-    params = resolved_parameters({"training": {"epochs": 1}})
+    params = resolved_parameters({"training": {"epochs": 1}, "sasrec": {"epochs": 1}})
     validate_parameters(params)
     variants = params["experiments"]
     assert variants["loss_cross_entropy"]["training"] == params["training"] | {
         "loss": "cross_entropy"
     }
+    assert variants["sasrec_loss_bce"]["sasrec"] == params["sasrec"] | {"loss": "bce"}
     # A runtime override of the defaults reaches every variant.
-    assert {v["training"]["epochs"] for k, v in variants.items() if k != "evaluation"} == {1}
+    sections = [s for k, v in variants.items() if k != "evaluation" for n, s in v.items()]
+    assert {s["epochs"] for s in sections if "epochs" in s} == {1}
     assert variants["sessions_user"]["sessions"]["session_mode"] == "user"
     assert set(variants["evaluation"]["baselines"]) == {"pop", "markov"}
     # The original implementation's recipe, everything else the defaults.

@@ -338,3 +338,34 @@ def test_methods_and_defaults_come_from_the_registry(recommender, trained, monke
     monkeypatch.setattr(methods, "_REGISTRY", {**methods._REGISTRY, "other": entry})
     with pytest.raises(RecommendError, match="other needs its own trained model"):
         recommender.recommend([1, 2], method="other")
+
+
+def test_sasrec_recommends_and_finds_similar_movies_by_its_item_embedding(trained):
+    import keras
+
+    from movielens_sbr.model.sasrec import build_model
+    from movielens_sbr.model.sasrec import model_config as sasrec_config
+    from movielens_sbr.params import config_from_base
+
+    keras.utils.set_random_seed(0)
+    n_items = len(trained["item_index"])
+    config = sasrec_config(config_from_base("sasrec", max_len=4, hidden_size=8), seed=0)
+    model = build_model(n_items, config)
+    recommender = Recommender(
+        model, trained["item_index"], trained["movies"], model_method="sasrec"
+    )
+    prefix = [0, 3, 5, 7, 9]  # longer than max_len: the model sees the last four
+    result = recommender.recommend(
+        recommender.item_of_idx[prefix].tolist(), n=5, method="sasrec", exclude_seen=False
+    )
+    scores = np.asarray(model(np.array([prefix[-4:]], np.int32)))[0, -1]
+    expected = np.argsort(-scores, kind="stable")[:5]
+    assert result.items == recommender.item_of_idx[expected].tolist()
+
+    similar = recommender.similar(2, n=5, method="sasrec")
+    vectors = np.asarray(model.item_vectors(), np.float64)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    idx = int(recommender.idx_of_item[2])
+    cosine = unit @ unit[idx]
+    cosine[idx] = -np.inf
+    assert similar.items == recommender.item_of_idx[np.argsort(-cosine, kind="stable")[:5]].tolist()

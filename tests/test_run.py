@@ -16,13 +16,14 @@ import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 
-from conftest import make_project_copy, make_ratings_lines, write_archive
+from conftest import TINY_SASREC, make_project_copy, make_ratings_lines, write_archive
 from movielens_sbr.data.movielens import md5_of
 from movielens_sbr.data.parsing import ParseError
 from movielens_sbr.model import gru4rec
 
 TINY_TRAINING = {
     "training": {"epochs": 2, "layers": [16], "embedding_dim": 16, "batch_size": 8},
+    "sasrec": TINY_SASREC,
     "evaluation": {"n_examples": 3},
 }
 

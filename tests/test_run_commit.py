@@ -19,12 +19,19 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io.core import AbstractVersionedDataset
 
-from conftest import make_movies_lines, make_project_copy, make_ratings_lines, write_archive
+from conftest import (
+    TINY_SASREC,
+    make_movies_lines,
+    make_project_copy,
+    make_ratings_lines,
+    write_archive,
+)
 from movielens_sbr.recommend import Recommender
 from movielens_sbr.run_commit import LineageError, check_model_lineage
 
 TINY = {
     "training": {"epochs": 1, "layers": [8], "embedding_dim": 8, "batch_size": 8},
+    "sasrec": TINY_SASREC,
     "evaluation": {"n_examples": 2, "n_bootstrap": 0},
 }
 

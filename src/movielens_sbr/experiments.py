@@ -14,24 +14,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movielens_sbr import methods
-
 Z95 = 1.959964
 _RECALL = re.compile(r"^recall@(\d+)$")
 
 
-def varied_method() -> str:
-    """The method the variants change: the trained method of the ``training`` section."""
-    return next(method.name for method in methods.trained() if method.section == "training")
-
-
 def summarise_variant(
-    metrics: dict, training_history: dict, training: dict, sessions: dict
+    metrics: dict, sessions: dict, trained: dict[str, tuple[dict, dict]]
 ) -> dict[str, Any]:
-    """What the report needs from one variant: its parameters, metrics and training time."""
-    epochs = training_history["epochs"]
+    """What the report needs from one variant: its session parameters, its metrics and,
+    for every method it trained (``trained``: name -> (its parameter section as
+    ``{section: values}``, its training history)), the parameters and the training time."""
     return {
-        "training": training,
         "sessions": sessions,
         # Methods only: entries with a Recall@K (not "dataset" or other protocol notes).
         "metrics": {
@@ -40,9 +33,15 @@ def summarise_variant(
             if isinstance(values, dict) and any(_RECALL.match(key) for key in values)
         },
         "dataset": metrics.get("dataset", {}),
-        "train_seconds": float(sum(epoch["train_seconds"] for epoch in epochs)),
-        "epochs": len(epochs),
-        "best_epoch": training_history["best_epoch"],
+        "trained": {
+            name: {
+                "parameters": parameters,
+                "train_seconds": float(sum(e["train_seconds"] for e in history["epochs"])),
+                "epochs": len(history["epochs"]),
+                "best_epoch": history["best_epoch"],
+            }
+            for name, (parameters, history) in trained.items()
+        },
     }
 
 
@@ -86,56 +85,61 @@ def _intervals(values: dict, k: int, n: int):
 
 
 def largest_k(summaries: dict[str, dict]) -> int:
-    """The largest K with a Recall@K in every variant's metrics."""
-    per_variant = [
-        {int(m.group(1)) for name in s["metrics"][varied_method()] if (m := _RECALL.match(name))}
+    """The largest K with a Recall@K for every method each variant trained."""
+    per_method = [
+        {int(m.group(1)) for name in s["metrics"][method] if (m := _RECALL.match(name))}
         for s in summaries.values()
+        for method in s["trained"]
     ]
-    return max(set.intersection(*per_variant))
+    return max(set.intersection(*per_method))
 
 
 def comparison_table(
     summaries: dict[str, dict], defaults: dict[str, dict], k: int | None = None
 ) -> pd.DataFrame:
-    """One row per variant: changed parameters, Recall@K and MRR@K with 95 % intervals,
-    training time. The intervals treat predictions as independent; predictions of the same
-    session are correlated, so the true intervals are somewhat wider.
+    """One row per variant and method it trained: changed parameters (of the sessions and
+    of that method's section), Recall@K and MRR@K with 95 % intervals, training time. The
+    intervals treat predictions as independent; predictions of the same session are
+    correlated, so the true intervals are somewhat wider.
     """
     k = largest_k(summaries) if k is None else k
     rows = []
     for variant, summary in summaries.items():
-        values = summary["metrics"][varied_method()]
         n = int(summary["dataset"].get("test_predictions", 0))
-        recall, mrr = values[f"recall@{k}"], values[f"mrr@{k}"]
-        recall_ci, mrr_ci, kind = _intervals(values, k, n)
-        changes = changed_parameters(
-            defaults, {"sessions": summary["sessions"], "training": summary["training"]}
-        )
-        rows.append(
-            {
-                "variant": variant,
-                "changed": ", ".join(f"{key}={value}" for key, value in changes.items())
-                or "(defaults)",
-                f"recall@{k}": recall,
-                f"recall@{k}_low": recall_ci[0],
-                f"recall@{k}_high": recall_ci[1],
-                f"mrr@{k}": mrr,
-                f"mrr@{k}_low": mrr_ci[0],
-                f"mrr@{k}_high": mrr_ci[1],
-                "interval": kind,
-                "test_predictions": n,
-                "train_seconds": summary["train_seconds"],
-                "epochs": summary["epochs"],
-                "best_epoch": summary["best_epoch"],
-            }
-        )
+        for method, trained in summary["trained"].items():
+            values = summary["metrics"][method]
+            recall, mrr = values[f"recall@{k}"], values[f"mrr@{k}"]
+            recall_ci, mrr_ci, kind = _intervals(values, k, n)
+            changes = changed_parameters(
+                defaults, {"sessions": summary["sessions"], **trained["parameters"]}
+            )
+            rows.append(
+                {
+                    "variant": variant,
+                    "method": method,
+                    "changed": ", ".join(f"{key}={value}" for key, value in changes.items())
+                    or "(defaults)",
+                    f"recall@{k}": recall,
+                    f"recall@{k}_low": recall_ci[0],
+                    f"recall@{k}_high": recall_ci[1],
+                    f"mrr@{k}": mrr,
+                    f"mrr@{k}_low": mrr_ci[0],
+                    f"mrr@{k}_high": mrr_ci[1],
+                    "interval": kind,
+                    "test_predictions": n,
+                    "train_seconds": trained["train_seconds"],
+                    "epochs": trained["epochs"],
+                    "best_epoch": trained["best_epoch"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def baselines_table(
     summaries: dict[str, dict], defaults: dict[str, dict], k: int | None = None
 ) -> pd.DataFrame:
-    """Recall@K / MRR@K of the reference baselines on each distinct split of the variants."""
+    """Recall@K / MRR@K on each distinct split of the variants of every method a variant
+    did not train itself: the baselines, and the default run's models on the default split."""
     k = largest_k(summaries) if k is None else k
     rows = {}
     for summary in summaries.values():
@@ -146,7 +150,7 @@ def baselines_table(
             ).items()
         )
         for method, values in summary["metrics"].items():
-            if method != varied_method():
+            if method not in summary["trained"]:
                 rows[(split or "(default split)", method)] = {
                     "split": split or "(default split)",
                     "method": method,
@@ -180,6 +184,7 @@ def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str
     shown = pd.DataFrame(
         {
             "variant": table["variant"],
+            "method": table["method"],
             "changed parameters": table["changed"].str.replace("|", "\\|"),
             f"Recall@{k} [95 % CI]": [
                 f"{r:.4f} [{lo:.4f}, {hi:.4f}]"
@@ -203,14 +208,13 @@ def markdown_report(table: pd.DataFrame, baselines: pd.DataFrame, k: int) -> str
     lines = [
         "# Experiments",
         "",
-        f"Variants of `{varied_method()}`, each trained and evaluated on the test split like "
-        f"the default model (`kedro run --pipelines experiments`). {_interval_note(table, k)} "
-        "Training "
-        "time is the sum of the epochs' wall-clock seconds (validation excluded).",
+        "Variants of the trained methods, each trained and evaluated on the test split like "
+        f"the default models (`kedro run --pipelines experiments`). {_interval_note(table, k)} "
+        "Training time is the sum of the epochs' wall-clock seconds (validation excluded).",
         "",
         _markdown(shown),
         "",
-        "## Baselines on each split",
+        "## Methods the variants did not train, on each split",
         "",
     ]
     if baselines.empty:

@@ -4,9 +4,10 @@ Parameter validation, the evaluation, the recommending pipeline, ``Recommender``
 the experiments and the tuning read the names from here, like RecBole's
 ``get_model(name)``. A method is one of two kinds:
 
-- *trained*: a pipeline trains it into the catalog dataset ``<name>_model`` with the
-  parameter section ``section`` (``training`` for GRU4Rec); ``build(model)`` turns the
-  loaded model into a scorer;
+- *trained*: the pipeline ``section`` (``movielens_sbr.pipelines.<section>``) trains it
+  into the catalog dataset ``<name>_model`` with the parameter section ``section``
+  (conf/base/parameters_<section>.yml); ``build(model)`` turns the loaded model into a
+  scorer;
 - *fitted*: ``build(train, n_items, **options)`` fits it on the train sessions when it is
   evaluated or asked for recommendations, with its options from
   ``evaluation.baselines.<name>`` (conf/base/parameters_evaluation.yml gives every option;
@@ -50,8 +51,9 @@ class Method:
     # "module:attribute" of the scorer factory: build(model) or build(train, n_items, ...)
     factory: str
     trained: bool  # True: trained into `<name>_model`; False: fitted on the train sessions
-    # A trained method's parameter section (conf/base/parameters_<section>.yml) and the
-    # "module:attribute" of its schema (no defaults: the values are in conf/base).
+    # A trained method's parameter section (conf/base/parameters_<section>.yml), which is
+    # also the name of the pipeline training it, and the "module:attribute" of its schema
+    # (no defaults: the values are in conf/base).
     section: str | None = None
     schema_name: str | None = None
     # How `similar` compares items: "cosine" of the vectors `item_vectors` returns, or
@@ -59,11 +61,33 @@ class Method:
     similarity: Literal["cosine", "rows"] | None = None
     # From the scorer (fitted) or the model (trained) to its item vectors or similarities.
     item_vectors: Callable[[Any], np.ndarray] | None = None
+    # A trained method's inference without TensorFlow: "module:attribute" of a class built
+    # from the model or from the weights its ``read_weights(path)`` reads from the
+    # ``.keras`` file, with ``n_items``, ``item_vectors`` and ``scores(matrix, lengths,
+    # out=)``; it raises ``NotImplementedError`` for a model it does not handle. None:
+    # Keras answers.
+    numpy_inference: str | None = None
+    # A trained method's training setup: the module with ``model_config(params, seed)``,
+    # ``validator(valid, n_items, params)`` and ``train(train, n_items, config, validate)``
+    # (the tuning search trains through it).
+    setup: str | None = None
 
     @property
     def build(self) -> Callable[..., SessionScorer]:
         """The scorer factory (its module is imported on first use)."""
         return _resolve(self.factory)
+
+    @property
+    def numpy_model(self) -> Callable[[Any], Any] | None:
+        """The class of the numpy inference (its module imported on first use), or None."""
+        return _resolve(self.numpy_inference) if self.numpy_inference else None
+
+    @property
+    def training_setup(self) -> Any:
+        """A trained method's setup module (imported on first use)."""
+        if self.setup is None:
+            raise TypeError(f"{self.name} has no training setup")
+        return importlib.import_module(self.setup)
 
     @property
     def schema(self) -> type[BaseModel] | None:
@@ -74,6 +98,11 @@ class Method:
     def model_dataset(self) -> str:
         """The catalog dataset of a trained method's model."""
         return f"{self.name}_model"
+
+    @property
+    def history_dataset(self) -> str:
+        """The catalog dataset of a trained method's training history: ``<section>_history``."""
+        return f"{self.section}_history"
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -133,6 +162,13 @@ def _gru4rec_item_vectors(model: Any) -> np.ndarray:
     return weights["scores"].weights[0].T
 
 
+def _sasrec_item_vectors(model: Any) -> np.ndarray:
+    """The item embedding SASRec shares between its input and its output."""
+    import numpy as np
+
+    return np.asarray(model.item_vectors())
+
+
 def _fitted(name: str, help: str, scorer: str, **similar) -> Method:
     """A baseline: ``scorer`` is a class of ``evaluation/baselines.py``."""
     return Method(name, help, f"movielens_sbr.evaluation.baselines:{scorer}", False, **similar)
@@ -150,11 +186,26 @@ _GRU4REC = Method(
     schema_name="movielens_sbr.params:TrainingParams",
     similarity="cosine",
     item_vectors=_gru4rec_item_vectors,
+    numpy_inference="movielens_sbr.model.gru4rec_numpy:NumpyGRU4Rec",
+    setup="movielens_sbr.model.training_setup",
+)
+_SASREC = Method(
+    "sasrec",
+    "SASRec, the trained self-attention network",
+    "movielens_sbr.model.sasrec:SASRecScorer",
+    trained=True,
+    section="sasrec",
+    schema_name="movielens_sbr.params:SASRecParams",
+    similarity="cosine",
+    item_vectors=_sasrec_item_vectors,
+    numpy_inference="movielens_sbr.model.sasrec_numpy:NumpySASRec",
+    setup="movielens_sbr.model.sasrec",
 )
 _REGISTRY: dict[str, Method] = {
     method.name: method
     for method in (
         _GRU4REC,
+        _SASREC,
         _fitted("pop", "global popularity", "Popularity"),
         _fitted("markov", "what followed the current movie", "Markov"),
         _fitted("spop", "the session's movies, then popularity", "SessionPopularity"),

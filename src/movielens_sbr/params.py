@@ -41,6 +41,8 @@ Optimizer = Literal["adagrad", "adam"]
 LOSSES: tuple[str, ...] = get_args(Loss)
 EMBEDDINGS: tuple[str, ...] = get_args(Embedding)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+SASRecLoss = Literal["cross_entropy", "sampled_cross_entropy", "bce"]
+SASREC_LOSSES: tuple[str, ...] = get_args(SASRecLoss)
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
@@ -117,6 +119,37 @@ class TrainingParams(_Strict):
     distribute: Literal["none", "one_device", "mirrored", "multi_worker"]
 
 
+class SASRecParams(_Strict):
+    """conf/base/parameters_sasrec.yml: ``sasrec`` (SASRec)."""
+
+    max_len: PositiveInt
+    hidden_size: PositiveInt
+    n_heads: PositiveInt
+    n_blocks: PositiveInt
+    dropout: Fraction
+    loss: SASRecLoss
+    n_sample: PositiveInt
+    sample_alpha: float = Field(ge=0, le=1)
+    logq: float = Field(ge=0)
+    learning_rate: float = Field(gt=0)
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    # Epochs without a better validation metric before training stops.
+    patience: int = Field(ge=0)
+    selection_metric: str = Field(pattern=r"^(recall|mrr)@\d+$")
+    eval_batch_size: PositiveInt
+    # Continue from the last epoch checkpoint (sasrec_checkpoints) instead of starting over.
+    resume: bool
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> SASRecParams:
+        if self.hidden_size % self.n_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} must be a multiple of n_heads={self.n_heads}"
+            )
+        return self
+
+
 class EvaluationParams(_Strict):
     """conf/base/parameters_evaluation.yml: ``evaluation``."""
 
@@ -187,6 +220,7 @@ class EvaluationParams(_Strict):
 
 _NOT_TUNABLE = {
     "epochs",
+    "patience",
     "steps_per_call",
     "jit_compile",
     "sparse_updates",
@@ -212,45 +246,71 @@ def _field_problem(schema: type[BaseModel], name: str, value: Any) -> str | None
 class TuningParams(_Strict):
     """conf/base/parameters_tuning.yml: ``tuning``."""
 
+    method: str
     time_budget_minutes: float = Field(gt=0)
     n_trials: PositiveInt
     epochs: PositiveInt
-    search_space: dict[str, dict] = Field(min_length=1)
+    # Per trained method, its options to search: {choices: [...]} or {low, high[, log]}.
+    search_space: dict[str, dict[str, dict]] = Field(min_length=1)
 
-    @field_validator("search_space")
-    @classmethod
-    def _check_space(cls, space: dict[str, dict]) -> dict[str, dict]:
-        tunable = (set(TrainingParams.model_fields) - _NOT_TUNABLE - {"layers"}) | {"layer_size"}
+    @model_validator(mode="after")
+    def _check_spaces(self) -> TuningParams:
+        from movielens_sbr import methods
+
+        trained = {method.name: method for method in methods.trained()}
         problems = []
-        for name, spec in space.items():
-            where = f"search_space.{name}"
-            if name not in tunable:
-                problems.append(f"{where} is not tunable; choose among {sorted(tunable)}")
-                continue
-            if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
-                values = spec["choices"]
-            elif {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
-                if not spec["low"] < spec["high"]:
-                    problems.append(f"{where}: low must be below high, got {spec}")
-                    continue
-                if spec.get("log") and spec["low"] <= 0:
-                    problems.append(f"{where}: a log range needs low > 0, got {spec}")
-                    continue
-                values = [spec["low"], spec["high"]]
-            else:
+        if self.method not in trained:
+            problems.append(
+                f"method {self.method!r} is not a trained method; choose among {sorted(trained)}"
+            )
+        for name, space in self.search_space.items():
+            if name not in trained:
                 problems.append(
-                    f"{where}: expected {{choices: [...]}} or {{low: .., high: ..[, log: true]}}, "
-                    f"got {spec}"
+                    f"search_space.{name}: not a trained method; choose among {sorted(trained)}"
                 )
                 continue
-            for value in values:  # every value must be a valid training parameter
-                field, option = ("layers", [value]) if name == "layer_size" else (name, value)
-                reason = _field_problem(TrainingParams, field, option)
-                if reason:
-                    problems.append(f"{where}: {value!r} is not allowed ({reason})")
+            problems += _space_problems(trained[name].schema, space, f"search_space.{name}")
+        if self.method in trained and not self.search_space.get(self.method):
+            problems.append(f"search_space.{self.method} is missing: give the options to search")
         if problems:
             raise ValueError("; ".join(problems))
-        return space
+        return self
+
+
+def _space_problems(schema: type[BaseModel], space: dict[str, dict], key: str) -> list[str]:
+    """Why ``space`` cannot be searched for parameters of ``schema`` (empty when it can);
+    ``layer_size`` stands for one layer of that size when the schema has ``layers``."""
+    tunable = set(schema.model_fields) - _NOT_TUNABLE - {"layers"}
+    if "layers" in schema.model_fields:
+        tunable.add("layer_size")
+    problems = []
+    for name, spec in space.items():
+        where = f"{key}.{name}"
+        if name not in tunable:
+            problems.append(f"{where} is not tunable; choose among {sorted(tunable)}")
+            continue
+        if set(spec) == {"choices"} and isinstance(spec["choices"], list) and spec["choices"]:
+            values = spec["choices"]
+        elif {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
+            if not spec["low"] < spec["high"]:
+                problems.append(f"{where}: low must be below high, got {spec}")
+                continue
+            if spec.get("log") and spec["low"] <= 0:
+                problems.append(f"{where}: a log range needs low > 0, got {spec}")
+                continue
+            values = [spec["low"], spec["high"]]
+        else:
+            problems.append(
+                f"{where}: expected {{choices: [...]}} or {{low: .., high: ..[, log: true]}}, "
+                f"got {spec}"
+            )
+            continue
+        for value in values:  # every value must be a valid parameter of the method
+            field, option = ("layers", [value]) if name == "layer_size" else (name, value)
+            reason = _field_problem(schema, field, option)
+            if reason:
+                problems.append(f"{where}: {value!r} is not allowed ({reason})")
+    return problems
 
 
 class RecommendingParams(_Strict):

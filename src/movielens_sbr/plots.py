@@ -199,7 +199,8 @@ def tuning_trials(trials: pd.DataFrame) -> plt.Figure:
 
 
 def experiment_comparison(table: pd.DataFrame, k: int) -> plt.Figure:
-    """Recall@K and MRR@K with 95 % intervals, and training time, one bar per variant."""
+    """Recall@K and MRR@K with 95 % intervals, and training time, one bar per variant and
+    method it trained."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     x = np.arange(len(table))
     colors = plt.cm.tab10(x % 10)
@@ -210,7 +211,8 @@ def experiment_comparison(table: pd.DataFrame, k: int) -> plt.Figure:
         ax.set_title(f"{name} (95 % interval)")
     axes[2].bar(x, table["train_seconds"], color=colors)
     axes[2].set_title("training time (s)")
+    labels = table["variant"] + " (" + table["method"] + ")"
     for ax in axes:
-        ax.set_xticks(x, table["variant"], rotation=30, ha="right")
+        ax.set_xticks(x, labels, rotation=30, ha="right")
     fig.tight_layout()
     return fig

@@ -36,8 +36,6 @@ from movielens_sbr.kedro_project import (
     trained_item_index,
     try_load,
 )
-from movielens_sbr.model.gru4rec_numpy import NumpyGRU4Rec
-from movielens_sbr.model.weights import StepWeights
 from movielens_sbr.titles import TitleIndex
 
 logger = logging.getLogger(__name__)
@@ -142,8 +140,9 @@ def _lazy(value):
 class Recommender:
     """Recommends next movies and similar movies from a trained model and the catalogue.
 
-    ``model`` is the Keras step model, or None when its ``weights`` (``StepWeights.read``
-    of the ``.keras`` file) are given: the numpy scorer needs only those, and
+    ``model`` is the Keras model, or None when its ``weights`` (read from the ``.keras``
+    file by its method's numpy inference, e.g. ``StepWeights.read`` for GRU4Rec) are
+    given: the numpy scorer needs only those, and
     ``load_model`` then loads the Keras model if it is ever needed (a step model the
     numpy scorer does not handle, or ``scorer`` of the model's method).
     """
@@ -154,7 +153,7 @@ class Recommender:
         item_index: pd.DataFrame,
         movies: pd.DataFrame,
         *,
-        weights: StepWeights | None = None,
+        weights: Any = None,
         load_model: Callable[[], Any] | None = None,
         train_sessions: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
         session_events: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
@@ -210,12 +209,15 @@ class Recommender:
         self.baseline_options = dict(baseline_options or {})
         self.seed = seed
         self._scorers: dict[str, Any] = {}
-        self._gru: NumpyGRU4Rec | None = None
         self._unit_vectors: dict[str, np.ndarray] = {}  # per similarity method
-        try:
-            self._gru = NumpyGRU4Rec(weights if weights is not None else model)
-        except NotImplementedError as reason:
-            logger.warning("GRU4Rec runs through Keras (slower): %s", reason)
+        # The model's numpy inference, when its method has one and handles this model.
+        self._numpy: Any = None
+        numpy_model = registry.get(self.model_method).numpy_model
+        if numpy_model is not None:
+            try:
+                self._numpy = numpy_model(weights if weights is not None else model)
+            except NotImplementedError as reason:
+                logger.warning("%s runs through Keras (slower): %s", self.model_method, reason)
         if self._model_items() != self.n_items:
             raise ValueError(
                 f"the model scores {self._model_items()} items but item_index has "
@@ -287,8 +289,10 @@ class Recommender:
         saved = saved_model_file(catalog, model_version, dataset)
         if saved is not None:
             path, version = saved
+        numpy_model = registry.get(model_method).numpy_model
+        if saved is not None and numpy_model is not None:
             try:
-                weights = StepWeights.read(path)
+                weights = numpy_model.read_weights(path)
             except (NotImplementedError, KeyError, OSError) as reason:
                 logger.warning("reading %s with Keras instead: %s", path, reason)
         with quiet_kedro():
@@ -332,9 +336,9 @@ class Recommender:
 
     # --- reading requests ---------------------------------------------------------------
     def _model_items(self) -> int:
-        if self._gru is not None:
-            return self._gru.n_items
-        return int(self.model.outputs[0].shape[-1])
+        if self._numpy is not None:
+            return self._numpy.n_items
+        return len(self.item_vectors())
 
     def resolve(self, items: Iterable[int | str]) -> tuple[list[int], list]:
         """Movie ids or titles -> (item ids known to the model, inputs ignored).
@@ -433,9 +437,9 @@ class Recommender:
         scores[warm:] = self.popularity
         if warm:
             matrix = flat.padded(rows[:warm])
-            if method == self.model_method and self._gru is not None:
+            if method == self.model_method and self._numpy is not None:
                 with _one_blas_thread():
-                    self._gru.scores(matrix, lengths[:warm], out=scores[:warm])
+                    self._numpy.scores(matrix, lengths[:warm], out=scores[:warm])
             else:
                 scores[:warm] = _final_scores(
                     self.scorer(method), matrix, lengths[:warm], self.n_items
@@ -589,8 +593,8 @@ class Recommender:
     def item_vectors(self) -> np.ndarray:
         """The loaded trained model's learned item vectors (GRU4Rec: the input embedding,
         with ``constrained`` also the output weights, or a one-hot model's output weights)."""
-        if self._gru is not None:
-            return self._gru.item_vectors
+        if self._numpy is not None:
+            return self._numpy.item_vectors
         return np.asarray(registry.get(self.model_method).item_vectors(self.model), np.float32)
 
     def similarity_row(self, idx: int, method: str = registry.EMBEDDING) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from movielens_sbr import methods
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.baselines import Markov, Popularity
 from movielens_sbr.evaluation.evaluator import Predictions
@@ -43,7 +44,7 @@ def test_summarise_point_metrics_intervals_and_comparison():
         run_of("weak", SESSION, POSITION, BAD, [0] * 6, top=np.array([[2, 3]] * 6)),
         run_of("weaker", SESSION, POSITION, [40] * 6, [0] * 6, top=np.array([[3, 3]] * 6)),
     ]
-    metrics, comparison = summarise(
+    metrics, comparisons = summarise(
         runs,
         ks=[1, 2],
         ties="pessimistic",
@@ -52,6 +53,8 @@ def test_summarise_point_metrics_intervals_and_comparison():
         seed=0,
     )
     assert list(metrics) == ["gru4rec", "weak", "weaker"]
+    assert list(comparisons) == ["gru4rec_vs_weak"]
+    comparison = comparisons["gru4rec_vs_weak"]
     good = metrics["gru4rec"]
     assert good["recall@1"] == pytest.approx(3 / 6)  # ranks 0 at three predictions
     assert good["recall@2"] == pytest.approx(4 / 6)
@@ -74,11 +77,33 @@ def test_summarise_point_metrics_intervals_and_comparison():
 
 def test_summarise_without_bootstrap_or_reference():
     runs = [run_of("pop", SESSION, POSITION, GOOD, [0] * 6)]
-    metrics, comparison = summarise(
+    metrics, comparisons = summarise(
         runs, ks=[1], ties="average", item_counts=np.ones(4), n_bootstrap=0, seed=0
     )
     assert set(metrics["pop"]) == {"recall@1", "mrr@1", "ndcg@1"}
-    assert comparison == {}
+    assert comparisons == {}
+
+
+def test_every_trained_method_against_the_best_baseline_and_each_other():
+    trained = methods.names(trained=True)
+    assert len(trained) >= 2
+    first, second = trained[:2]
+    runs = [
+        run_of(first, SESSION, POSITION, GOOD, [0] * 6),
+        run_of(second, SESSION, POSITION, BAD, [0] * 6),
+        run_of("pop", SESSION, POSITION, [40] * 6, [0] * 6),
+    ]
+    _, comparisons = summarise(
+        runs, ks=[1, 2], ties="pessimistic", item_counts=np.ones(4), n_bootstrap=200, seed=0
+    )
+    # The best baseline is chosen among the baselines only, never another trained method.
+    assert list(comparisons) == [f"{first}_vs_pop", f"{second}_vs_pop", f"{first}_vs_{second}"]
+    pair = comparisons[f"{first}_vs_{second}"]
+    assert pair["selected_by"] is None and pair["primary_metric"] == "recall@2"
+    assert pair["recall@2"] == pytest.approx(4 / 6 - 1 / 6)
+    assert pair["recall@2_ci_low"] <= pair["recall@2"] <= pair["recall@2_ci_high"]
+    # Paired: the same resamples give the interval of the difference.
+    assert comparisons[f"{second}_vs_pop"]["recall@2"] == pytest.approx(1 / 6)
 
 
 def test_primary_metric_and_method_names():
@@ -170,7 +195,7 @@ def test_evaluate_all_on_a_small_chain():
     assert metrics["markov"]["coverage@5"] > 0
     protocol = metrics["protocol"]
     assert protocol["ks"] == [1, 5]
-    assert protocol["comparison"] == {}  # no trained method among the methods
+    assert protocol["comparisons"] == {}  # no trained method among the methods
     assert set(protocol["shuffle_check"]) == {"markov"}
     assert set(protocol["seconds"]) == {"pop", "markov", "markov_shuffled", "total"}
     assert isinstance(table, pd.DataFrame)

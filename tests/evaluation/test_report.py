@@ -62,7 +62,7 @@ def example_metrics():
         )
         for name, scale in (("gru4rec", 8), ("pop", 30), ("markov", 10))
     ]
-    metrics, comparison = summarise(
+    metrics, comparisons = summarise(
         runs, ks=[1, 5], ties="pessimistic", item_counts=np.arange(40), n_bootstrap=100, seed=0
     )
     metrics["protocol"] = {
@@ -72,7 +72,7 @@ def example_metrics():
         "n_bootstrap": 100,
         "confidence": 0.95,
         "seed": 0,
-        "comparison": comparison,
+        "comparisons": comparisons,
         "shuffle_check": {
             "markov": {
                 "recall@5": {"ordered": 0.4, "shuffled": 0.3, "relative_change": -0.25},
@@ -150,7 +150,7 @@ def test_breakdown_rows_follow_the_method_order_of_the_other_tables():
 
 def test_paired_comparison_names_how_often_the_gru_does_not_win():
     metrics, table = example_metrics()
-    comparison = metrics["protocol"]["comparison"]
+    (comparison,) = metrics["protocol"]["comparisons"].values()
     key = f"{comparison['selected_by']}_share_not_better"
     comparison[key] = 0.0
     assert "in every one of the 100 resamples" in render(metrics, table, SPLITS)
@@ -167,7 +167,7 @@ def test_report_without_intervals_or_comparison():
     metrics, table = example_metrics()
     for method in ("gru4rec", "pop", "markov"):
         metrics[method] = {k: v for k, v in metrics[method].items() if "_ci_" not in k}
-    metrics["protocol"].update(n_bootstrap=0, comparison={}, shuffle_check={})
+    metrics["protocol"].update(n_bootstrap=0, comparisons={}, shuffle_check={})
     text = render(metrics, table, SPLITS)
     assert "No intervals" in text
     assert "No paired comparison" in text

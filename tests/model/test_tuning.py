@@ -7,7 +7,10 @@ import pytest
 
 from conftest import gru4rec_config
 from movielens_sbr.data.session_arrays import SessionArrays
+from movielens_sbr.model.training_setup import train
 from movielens_sbr.model.tuning import apply, base_values, best_options, suggest, tune
+
+TRAIN = {"train": train}  # GRU4Rec's, through its training setup
 
 SPACE = {
     "layer_size": {"choices": [4, 8]},
@@ -48,7 +51,9 @@ def test_tune_runs_the_trials_and_scores_them_on_the_validation_callback():
         return {"recall@20": 0.1 * len(seen_models)}  # later epochs look better
 
     base = gru4rec_config(layers=(4,), embedding_dim=4, batch_size=3, epochs=2, seed=1)
-    trials = tune(tiny_sessions(), 12, base, SPACE, validate, n_trials=3, time_budget_s=600, seed=0)
+    trials = tune(
+        tiny_sessions(), 12, base, SPACE, validate, **TRAIN, n_trials=3, time_budget_s=600, seed=0
+    )
     assert len(trials) == 3
     assert set(trials["state"]) <= {"complete", "pruned"}
     assert (trials["state"] == "complete").sum() >= 1
@@ -71,6 +76,7 @@ def test_the_first_trial_is_the_base_configuration():
         base,
         SPACE,
         lambda model: {"recall@20": 0.5},
+        **TRAIN,
         n_trials=2,
         time_budget_s=600,
         seed=0,
@@ -94,7 +100,17 @@ def test_tune_with_the_same_seed_samples_the_same_options():
 
     base = gru4rec_config(layers=(4,), embedding_dim=4, batch_size=3, epochs=1, seed=1)
     runs = [
-        tune(tiny_sessions(), 12, base, SPACE, validate, n_trials=2, time_budget_s=600, seed=5)
+        tune(
+            tiny_sessions(),
+            12,
+            base,
+            SPACE,
+            validate,
+            **TRAIN,
+            n_trials=2,
+            time_budget_s=600,
+            seed=5,
+        )
         for _ in range(2)
     ]
     params = [column for column in runs[0].columns if column.startswith("param_")]

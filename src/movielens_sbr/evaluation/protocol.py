@@ -89,19 +89,22 @@ def summarise(
     confidence: float = 0.95,
     reference: str | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict]:
-    """Metrics per method with bootstrap intervals, and the paired comparison.
+    """Metrics per method with bootstrap intervals, and the paired comparisons.
 
     Per method: ``recall@K``, ``mrr@K``, ``ndcg@K`` for every K (floats), then
     ``coverage@K`` and ``popularity@K`` for the largest K when the runs kept their top-K
     lists, then ``<metric>_ci_low`` / ``<metric>_ci_high`` for every ranking metric.
-    The comparison is ``reference`` minus the baseline with the best primary metric
-    (chosen on the test point estimates, so it describes this test set), with the
-    interval of the difference from the same resamples (paired). By default the reference
-    is the first trained method among the runs (``methods``); none: no comparison.
+
+    The comparisons, keyed ``<method>_vs_<other>``, are differences with the interval of
+    the difference from the same resamples (paired): every trained method of ``methods``
+    among the runs minus the baseline with the best primary metric (chosen on the test
+    point estimates, so it describes this test set; a baseline is any run that is not a
+    trained method), then every pair of trained methods in registry order. ``reference``
+    (default: every trained method) limits the first kind to that one method.
     """
-    if reference is None:
-        trained = set(methods.names(trained=True))
-        reference = next((run.name for run in runs if run.name in trained), None)
+    trained_names = set(methods.names(trained=True))
+    trained = [run.name for run in runs if run.name in trained_names]
+    references = trained if reference is None else [reference]
     top_k = max(ks)
     percentile = popularity_percentile(item_counts)
     sums = {
@@ -130,25 +133,32 @@ def summarise(
                 values[f"{name}_ci_high"] = float(high[index])
         metrics[run.name] = values
 
-    comparison: dict = {}
-    baselines = [run.name for run in runs if run.name != reference]
-    if reference is not None and reference in sums and baselines:
-        key = primary_metric(ks)
+    key = primary_metric(ks)
+    baselines = [run.name for run in runs if run.name not in trained_names]
+    pairs = []
+    if baselines:
         best = max(baselines, key=lambda name: metrics[name][key])
-        names = sums[reference].names
-        difference = sums[reference].point() - sums[best].point()
-        comparison = {"method": reference, "baseline": best, "selected_by": key}
+        pairs += [(name, best, key) for name in references if name in sums]
+    pairs += [(a, b, None) for i, a in enumerate(trained) for b in trained[i + 1 :]]
+    comparisons = {}
+    for method, other, selected_by in pairs:
+        names = sums[method].names
+        difference = sums[method].point() - sums[other].point()
+        # selected_by: the metric that chose the best baseline; None: two trained methods.
+        comparison = {"method": method, "baseline": other, "selected_by": selected_by}
+        comparison["primary_metric"] = key
         for index, name in enumerate(names):
             comparison[name] = float(difference[index])
         if n_bootstrap:
-            paired = samples[reference] - samples[best]
+            paired = samples[method] - samples[other]
             low, high = percentile_interval(paired, confidence)
             for index, name in enumerate(names):
                 comparison[f"{name}_ci_low"] = float(low[index])
                 comparison[f"{name}_ci_high"] = float(high[index])
-            # Share of resamples in which the reference does not beat the baseline.
+            # Share of resamples in which the method does not beat the other.
             comparison[f"{key}_share_not_better"] = float(np.mean(paired[:, names.index(key)] <= 0))
-    return metrics, comparison
+        comparisons[f"{method}_vs_{other}"] = comparison
+    return metrics, comparisons
 
 
 def bucket_labels(edges: list[int]) -> list[str]:
@@ -275,13 +285,13 @@ def evaluate_all(
     """The whole protocol: ``(metrics, breakdown table)``.
 
     ``metrics`` maps each method to its metrics (see ``summarise``) and ``"protocol"`` to
-    the settings, the paired comparison, the shuffle check and the time per method.
+    the settings, the paired comparisons, the shuffle check and the time per method.
     The bootstrap uses ``seed``, the shuffle ``seed + 1``.
     """
     started = time.perf_counter()
     common = {"batch_size": config.batch_size, "exclude_seen": config.exclude_seen}
     runs = run_methods(scorers, test, n_items, top_k=max(config.ks), **common)
-    metrics, comparison = summarise(
+    metrics, comparisons = summarise(
         runs,
         ks=config.ks,
         ties=config.ties,
@@ -323,7 +333,7 @@ def evaluate_all(
         "bootstrap_unit": "test session",
         "seed": seed,
         "primary_metric": primary_metric(config.ks),
-        "comparison": comparison,
+        "comparisons": comparisons,
         "shuffle_check": shuffle_check(ordered, shuffled_runs, ks=config.ks, ties=config.ties),
         "seconds": {
             **{run.name: round(run.seconds, 3) for run in runs},

@@ -96,16 +96,29 @@ def _all_cutoffs(metrics: dict, methods: list[str], ks: list[int]) -> list[str]:
     return _table(header, rows)
 
 
-def _comparison(comparison: dict, k: int, n_bootstrap: int) -> list[str]:
-    if not comparison:
-        return ["No paired comparison (GRU4Rec or the baselines were not evaluated)."]
+def _comparisons(comparisons: dict, k: int, n_bootstrap: int) -> list[str]:
+    if not comparisons:
+        return ["No paired comparison (no trained method, or nothing to compare it with)."]
     lines = [
-        f"`{comparison['method']}` minus `{comparison['baseline']}`, the baseline with the "
-        f"best {comparison['selected_by']} on this test set; the interval comes from the same "
-        "session resamples for both methods (paired bootstrap), so it is narrower than the "
-        "two separate intervals suggest.",
+        "Differences between two methods; each interval comes from the same session "
+        "resamples for both (paired bootstrap), so it is narrower than the two separate "
+        "intervals suggest.",
         "",
     ]
+    for comparison in comparisons.values():
+        lines += ["", *_comparison(comparison, k, n_bootstrap)]
+    return lines
+
+
+def _comparison(comparison: dict, k: int, n_bootstrap: int) -> list[str]:
+    method, other = comparison["method"], comparison["baseline"]
+    selected_by = comparison["selected_by"]
+    primary = comparison.get("primary_metric", selected_by)
+    title = (
+        f"`{method}` minus `{other}`, the baseline with the best {selected_by} on this test set:"
+        if selected_by
+        else f"`{method}` minus `{other}`, two trained models:"
+    )
     rows = []
     for name in (f"recall@{k}", f"mrr@{k}", f"ndcg@{k}"):
         if name not in comparison:
@@ -116,15 +129,14 @@ def _comparison(comparison: dict, k: int, n_bootstrap: int) -> list[str]:
             else "-"
         )
         rows.append([name, _signed(comparison[name]), interval])
-    lines += _table(["metric", "difference", "95 % interval"], rows)
-    share = comparison.get(f"{comparison['selected_by']}_share_not_better")
+    lines = [title, "", *_table(["metric", "difference", "95 % interval"], rows)]
+    share = comparison.get(f"{primary}_share_not_better")
     if share is not None:
-        method, baseline = comparison["method"], comparison["baseline"]
         sentence = (
-            f"`{method}` beats `{baseline}` on {comparison['selected_by']} in every one of the "
+            f"`{method}` beats `{other}` on {primary} in every one of the "
             f"{n_bootstrap:,} resamples."
             if share == 0
-            else f"`{method}` does not beat `{baseline}` on {comparison['selected_by']} in "
+            else f"`{method}` does not beat `{other}` on {primary} in "
             f"{share:.1%} of the {n_bootstrap:,} resamples."
         )
         lines += ["", sentence]
@@ -297,7 +309,7 @@ def render(metrics: dict, breakdown: pd.DataFrame, split_statistics: dict) -> st
         "",
         "## Paired comparison",
         "",
-        *_comparison(protocol.get("comparison", {}), k, n_bootstrap),
+        *_comparisons(protocol.get("comparisons", {}), k, n_bootstrap),
         "",
         "## Every cut-off",
         "",

@@ -1,4 +1,5 @@
-"""Epoch checkpoints of GRU4Rec training: one ``last.npz`` per folder (no Kedro, no Keras).
+"""Epoch checkpoints of training (GRU4Rec, SASRec): one ``last.npz`` per folder (no Kedro,
+no Keras).
 
 A checkpoint holds everything an uninterrupted run would still have in memory after an
 epoch: the network and optimizer variables, the shuffling RNG state, the history and the
@@ -93,9 +94,12 @@ def save_checkpoint(folder: Path, checkpoint: Checkpoint, config: dict, data: st
         temporary.unlink(missing_ok=True)
 
 
-def load_checkpoint(folder: Path, config: dict, data: str) -> Checkpoint | None:
+def load_checkpoint(
+    folder: Path, config: dict, data: str, section: str = "training"
+) -> Checkpoint | None:
     """The checkpoint in ``folder``, checked against ``config`` and the ``data`` fingerprint;
-    None (with a warning) when there is none yet."""
+    None (with a warning) when there is none yet. ``section``: the parameter section whose
+    ``resume`` the error messages name."""
     path = folder / CHECKPOINT_FILE
     if not path.exists():
         logger.warning("No checkpoint at %s: training from the first epoch", path)
@@ -111,10 +115,10 @@ def load_checkpoint(folder: Path, config: dict, data: str) -> Checkpoint | None:
         # Checkpoints are written atomically: this one was damaged or replaced by hand.
         raise CheckpointMismatchError(
             f"The checkpoint {path} cannot be read ({type(error).__name__}: {error}): it is "
-            "truncated or damaged. Delete it to train from epoch 1, or run without "
-            "training.resume=true."
+            f"truncated or damaged. Delete it to train from epoch 1, or run without "
+            f"{section}.resume=true."
         ) from error
-    _check(meta, config, data, path)
+    _check(meta, config, data, path, section)
     logger.info("Resuming from %s after epoch %d", path, meta["epoch"])
     return Checkpoint(
         epoch=meta["epoch"],
@@ -128,7 +132,7 @@ def load_checkpoint(folder: Path, config: dict, data: str) -> Checkpoint | None:
     )
 
 
-def _check(meta: dict, config: dict, data: str, path: Path) -> None:
+def _check(meta: dict, config: dict, data: str, path: Path, section: str) -> None:
     """Refuse a checkpoint of other parameters or data (``epochs`` may grow)."""
     saved = {k: v for k, v in meta["config"].items() if k != "epochs"}
     current = {k: v for k, v in json.loads(json.dumps(config)).items() if k != "epochs"}
@@ -140,5 +144,5 @@ def _check(meta: dict, config: dict, data: str, path: Path) -> None:
         )
         raise CheckpointMismatchError(
             f"The checkpoint {path} was written with other {what}: it cannot be resumed. "
-            "Run without training.resume=true to start over (the checkpoint is then replaced)."
+            f"Run without {section}.resume=true to start over (the checkpoint is then replaced)."
         )

@@ -25,6 +25,9 @@ class NumpyGRU4Rec:
     Built from a Keras model or from ``StepWeights`` read from the ``.keras`` file.
     """
 
+    # What the recommender reads from a saved ``.keras`` file to build one without Keras.
+    read_weights = staticmethod(StepWeights.read)
+
     def __init__(self, model: Any):
         weights = model if isinstance(model, StepWeights) else StepWeights.from_model(model)
         grus = sorted((n for n in weights.layers if n.startswith("gru_")), key=lambda n: int(n[4:]))

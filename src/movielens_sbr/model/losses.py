@@ -107,3 +107,46 @@ def bpr_max(
         softmax * tf.square(scores), axis=0
     )
     return _masked_mean(losses, valid)
+
+
+# Losses over sequence positions (SASRec). Every position of every window is a row:
+# ``hidden [N, H]``, ``targets [N]``; a batch has thousands of rows, so these score each
+# row against its own target and a shared set of negatives (row-major ``[N, S]``) rather
+# than against the other rows' targets, which would cost O(N^2).
+
+
+def sampled_softmax_cross_entropy(
+    hidden,
+    weights,
+    targets,
+    valid,
+    negatives,
+    log_q_targets,
+    log_q_negatives,
+    logq_weight: float = 1.0,
+) -> tf.Tensor:
+    """Softmax cross-entropy of each row's target against ``negatives [S]``, with logQ.
+
+    Every logit, the target's included, is lowered by ``logq_weight * log Q`` of its item
+    (``log_q_targets [N]``, ``log_q_negatives [S]``), which makes the sampled softmax an
+    unbiased estimate of the full one (Jean et al. 2015). A negative equal to the row's
+    target is left out ("accidental hit").
+    """
+    target_scores = tf.reduce_sum(hidden * tf.gather(weights, targets), axis=1)
+    target_scores -= logq_weight * log_q_targets
+    negative_scores = tf.matmul(hidden, tf.gather(weights, negatives), transpose_b=True)
+    negative_scores -= logq_weight * log_q_negatives[None, :]
+    hit = tf.equal(targets[:, None], negatives[None, :])
+    negative_scores = tf.where(hit, _NEG_INF, negative_scores)
+    logits = tf.concat([target_scores[:, None], negative_scores], axis=1)
+    return _masked_mean(tf.reduce_logsumexp(logits, axis=1) - target_scores, valid)
+
+
+def sequence_binary_cross_entropy(hidden, weights, targets, valid, negatives) -> tf.Tensor:
+    """The original SASRec loss: -log sigmoid(target) - log(1 - sigmoid(negative)), one
+    negative per row (``negatives [N]``); a negative equal to the target adds nothing."""
+    target_scores = tf.reduce_sum(hidden * tf.gather(weights, targets), axis=1)
+    negative_scores = tf.reduce_sum(hidden * tf.gather(weights, negatives), axis=1)
+    distinct = tf.cast(tf.not_equal(negatives, targets), hidden.dtype)
+    losses = tf.nn.softplus(-target_scores) + distinct * tf.nn.softplus(negative_scores)
+    return _masked_mean(losses, valid)

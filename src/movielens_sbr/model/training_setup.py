@@ -49,3 +49,10 @@ def validator(
         return predictions.metrics([k])
 
     return validate
+
+
+def train(*args, **kwargs):
+    """GRU4Rec's ``model.gru4rec.train`` (TensorFlow is imported on the first call)."""
+    from movielens_sbr.model.gru4rec import train as train_gru4rec
+
+    return train_gru4rec(*args, **kwargs)

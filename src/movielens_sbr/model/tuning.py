@@ -1,12 +1,13 @@
-"""Hyperparameter search for GRU4Rec on the validation split, with Optuna (no Kedro).
+"""Hyperparameter search for a trained method on the validation split, with Optuna (no
+Kedro).
 
-A search space maps a training option (a :class:`GRU4RecConfig` field, or ``layer_size``
-for a single GRU layer of that size) to either ``{"choices": [...]}`` or
-``{"low": a, "high": b}`` with optional ``"log": true``; integer bounds give an integer
-option (``movielens_sbr.params.TuningParams`` checks the space before a run). Each trial
-trains with its sampled options and is scored by its best epoch's validation metric;
-trials that trail the median of earlier trials at the same epoch are pruned. The test
-split never enters here.
+A search space maps a training option (a field of the method's configuration dataclass,
+or ``layer_size`` for a single layer of that size when it has ``layers``) to either
+``{"choices": [...]}`` or ``{"low": a, "high": b}`` with optional ``"log": true``;
+integer bounds give an integer option (``movielens_sbr.params.TuningParams`` checks the
+space before a run). Each trial trains with its sampled options and is scored by its
+best epoch's validation metric; trials that trail the median of earlier trials at the
+same epoch are pruned. The test split never enters here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import optuna
 import pandas as pd
 
 from movielens_sbr.data.session_arrays import SessionArrays
-from movielens_sbr.model.gru4rec import GRU4RecConfig, train
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def suggest(trial: optuna.Trial, space: dict[str, dict]) -> dict[str, Any]:
     return values
 
 
-def apply(base: GRU4RecConfig, values: dict[str, Any]) -> GRU4RecConfig:
+def apply(base: Any, values: dict[str, Any]) -> Any:
     """``base`` with the sampled options; ``layer_size`` becomes one layer of that size."""
     values = dict(values)
     if "layer_size" in values:
@@ -53,7 +53,7 @@ def apply(base: GRU4RecConfig, values: dict[str, Any]) -> GRU4RecConfig:
     return dataclasses.replace(base, **values)
 
 
-def base_values(base: GRU4RecConfig, space: dict[str, dict]) -> dict[str, Any]:
+def base_values(base: Any, space: dict[str, dict]) -> dict[str, Any]:
     """The options of ``base`` that ``space`` searches, where they lie inside it."""
     values: dict[str, Any] = {}
     for name, spec in space.items():
@@ -74,15 +74,18 @@ def base_values(base: GRU4RecConfig, space: dict[str, dict]) -> dict[str, Any]:
 def tune(
     train_sessions: SessionArrays,
     n_items: int,
-    base: GRU4RecConfig,
+    base: Any,
     space: dict[str, dict],
     validate: Callable[[keras.Model], dict[str, float]],
     *,
+    train: Callable[..., Any],
     n_trials: int,
     time_budget_s: float,
     seed: int,
 ) -> pd.DataFrame:
-    """Search ``space`` around ``base``; one row per trial with its options and scores.
+    """Search ``space`` around ``base`` (a method's configuration dataclass) with the
+    method's ``train(train_sessions, n_items, config, validate)``; one row per trial with
+    its options and scores.
 
     Trial 0 is ``base`` itself (its searched options, where inside the space), so the best
     trial is never worse on validation than the settings the search started from. Stops

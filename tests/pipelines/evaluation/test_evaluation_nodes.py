@@ -30,10 +30,23 @@ def test_evaluation_outputs(splits, movies):
     tiny = base_section("training", epochs=1, layers=[8], batch_size=4)
     model, _ = train_gru4rec(train, valid, item_index, tiny, seed=0)
     archive = {"source": "x.zip", "md5": "m"}
+    from movielens_sbr.model.sasrec import build_model
+    from movielens_sbr.model.sasrec import model_config as sasrec_config
+    from movielens_sbr.params import config_from_base
+
+    sasrec = build_model(len(item_index), sasrec_config(config_from_base("sasrec"), seed=0))
     metrics, breakdown = evaluate_methods(
-        train, test, item_index, statistics, archive, PARAMS, 0, gru4rec_model=model
+        train,
+        test,
+        item_index,
+        statistics,
+        archive,
+        PARAMS,
+        0,
+        gru4rec_model=model,
+        sasrec_model=sasrec,
     )
-    assert set(metrics) == {"gru4rec", "pop", "markov", "dataset", "protocol"}
+    assert set(metrics) == {"gru4rec", "sasrec", "pop", "markov", "dataset", "protocol"}
     point = {f"{m}@{k}" for m in ("recall", "mrr", "ndcg") for k in (1, 10)}
     assert set(metrics["pop"]) == (
         point
@@ -49,12 +62,16 @@ def test_evaluation_outputs(splits, movies):
     assert metrics["dataset"]["test_events"] == len(test)
     assert metrics["dataset"]["test_predictions"] == len(test) - test["session_id"].nunique()
     assert metrics["dataset"]["archive_md5"] == "m"
-    assert metrics["protocol"]["comparison"]["method"] == "gru4rec"
+    comparisons = metrics["protocol"]["comparisons"]
+    pairs = [(c["method"], c["baseline"]) for c in comparisons.values()]
+    best = pairs[0][1]
+    assert best in {"pop", "markov"}
+    assert pairs == [("gru4rec", best), ("sasrec", best), ("gru4rec", "sasrec")]
     assert set(metrics["protocol"]["shuffle_check"]) == {"gru4rec", "markov"}
     assert isinstance(breakdown, pd.DataFrame)
-    assert set(breakdown["method"]) == {"gru4rec", "pop", "markov"}
+    assert set(breakdown["method"]) == {"gru4rec", "sasrec", "pop", "markov"}
 
-    methods = ["gru4rec", "pop", "markov"]
+    methods = ["gru4rec", "sasrec", "pop", "markov"]
     panels = plot_metrics(metrics, PARAMS).axes  # the largest K of ks
     assert [ax.get_title() for ax in panels] == [
         f"{name}@10 (95 % CI)" for name in ("recall", "mrr", "ndcg")

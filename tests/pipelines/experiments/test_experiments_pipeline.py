@@ -11,29 +11,41 @@ import pytest
 import yaml
 from kedro.framework.session import KedroSession
 from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Pipeline
 
 from conftest import TINY_RUN_PARAMS
-from movielens_sbr.pipelines import evaluation, experiments, sessions, training
+from movielens_sbr import methods
+from movielens_sbr.pipelines import evaluation, experiments, sessions, training_pipeline
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_variant_wraps_the_real_pipelines_in_its_namespace():
     pipeline = experiments.create_pipeline()
+    assert set(experiments.VARIANTS) == set(
+        yaml.safe_load((ROOT / "conf/base/parameters_experiments.yml").read_text())["experiments"]
+    ) - {"evaluation"}
     for name, sections in experiments.VARIANTS.items():
         namespace = f"experiments.{name}"
         nodes = [n for n in pipeline.nodes if n.namespace == namespace]
-        base = training.create_pipeline() + evaluation.create_pipeline()
+        trained = experiments.trained_by(sections)
+        assert trained, name  # every variant trains a method
+        base = evaluation.create_pipeline() + sum(map(training_pipeline, trained), Pipeline([]))
         if "sessions" in sections:
             base += sessions.create_pipeline()
         # The same functions as the default pipelines, not copies of them.
         assert {n.func for n in base.nodes} <= {n.func for n in nodes}
         inputs = {i for n in nodes for i in n.inputs}
-        assert f"params:{namespace}.training" in inputs
+        outputs = {o for n in nodes for o in n.outputs}
+        for method in methods.trained():
+            if method in trained:
+                assert f"{namespace}.{method.model_dataset}" in outputs
+            else:  # the default run's model is evaluated beside the variant's
+                assert method.model_dataset in inputs
+        assert any(f"params:{namespace}.{section}" in inputs for section in sections)
         assert "params:experiments.evaluation" in inputs
         assert "params:seed" in inputs  # one seed for every variant
-        outputs = {o for n in nodes for o in n.outputs}
-        assert {f"{namespace}.gru4rec_model", f"{namespace}.metrics"} <= outputs
+        assert f"{namespace}.metrics" in outputs
         if "sessions" in sections:
             assert "ratings" in inputs and f"{namespace}.train_sessions" in outputs
         else:
@@ -71,22 +83,29 @@ def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.
         return sorted(folder.iterdir())[-1] / folder.name
 
     comparison = json.loads(latest("08_reporting/experiments_comparison.json").read_text())
-    rows = {row["variant"]: row for row in comparison["variants"]}
-    assert set(rows) == set(experiments.VARIANTS)
+    rows = {(row["variant"], row["method"]): row for row in comparison["variants"]}
+    # One row per variant and method it trained: both on the user-as-session split.
+    assert {variant for variant, _ in rows} == set(experiments.VARIANTS)
+    assert {m for v, m in rows if v == "sessions_user"} == set(methods.names(trained=True))
     k = comparison["k"]
     defaults = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())
     for loss in ("cross_entropy", "sampled_cross_entropy", "bpr_max"):
         expected = "(defaults)" if defaults["training"]["loss"] == loss else f"training.loss={loss}"
-        assert rows[f"loss_{loss}"]["changed"] == expected
-    assert rows["embedding_separate"]["changed"] == "training.embedding=embedding"
-    assert rows["sessions_user"]["changed"] == "sessions.session_mode=user"
+        assert rows[(f"loss_{loss}", "gru4rec")]["changed"] == expected
+    assert rows[("embedding_separate", "gru4rec")]["changed"] == "training.embedding=embedding"
+    assert rows[("sessions_user", "gru4rec")]["changed"] == "sessions.session_mode=user"
+    assert rows[("sasrec_loss_bce", "sasrec")]["changed"] == "sasrec.loss=bce"
     for row in rows.values():
         assert row[f"recall@{k}_low"] <= row[f"recall@{k}"] <= row[f"recall@{k}_high"]
         assert 0 <= row[f"mrr@{k}"] <= row[f"recall@{k}"] <= 1
         assert row["train_seconds"] > 0 and row["epochs"] == 1
     # The user-as-session variant has its own split, so a different number of predictions.
-    assert rows["sessions_user"]["test_predictions"] != rows["loss_bpr_max"]["test_predictions"]
-    assert {b["method"] for b in comparison["baselines"]} == {"pop", "markov"}
+    assert (
+        rows[("sessions_user", "gru4rec")]["test_predictions"]
+        != rows[("loss_bpr_max", "gru4rec")]["test_predictions"]
+    )
+    # The default run's models are evaluated beside each variant's and the baselines.
+    assert {b["method"] for b in comparison["baselines"]} == {"pop", "markov", "gru4rec", "sasrec"}
 
     report = latest("08_reporting/experiments_report.md").read_text()
     assert all(f"| {variant} |" in report for variant in experiments.VARIANTS)
@@ -109,9 +128,8 @@ def test_experiments_run_and_report(finished_project: Path, monkeypatch: pytest.
     )
     by_variant = {run.data.tags["experiments.variant"]: run for run in children}
     assert set(by_variant) == set(experiments.VARIANTS)
-    for variant, run in by_variant.items():
-        assert run.data.metrics[f"gru4rec.recall_at_{k}"] == pytest.approx(
-            rows[variant][f"recall@{k}"]
-        )
+    for (variant, method), row in rows.items():
+        run = by_variant[variant]
+        assert run.data.metrics[f"{method}.recall_at_{k}"] == pytest.approx(row[f"recall@{k}"])
         assert run.info.status == "FINISHED"
     assert by_variant["loss_bpr_max"].data.params["training.loss"] == "bpr_max"

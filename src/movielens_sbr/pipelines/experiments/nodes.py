@@ -2,28 +2,36 @@
 
 from typing import Any
 
-from movielens_sbr import experiments
+from movielens_sbr import experiments, methods
 
 # A matplotlib Figure: pyplot is imported only when a plot node runs.
 Figure = Any
 
 
-def summarise_variant(
-    metrics: dict, training_history: dict, training_params: dict, sessions_params: dict
-) -> dict:
-    """Parameters, metrics and training time of one variant."""
+def summarise_variant(metrics: dict, sessions: dict, **trained: dict) -> dict:
+    """Parameters, metrics and training time of one variant; ``trained`` holds, for every
+    method the variant trained, ``<name>_parameters`` (its section) and ``<name>_history``."""
     return experiments.summarise_variant(
-        metrics, training_history, training_params, sessions_params
+        metrics,
+        sessions,
+        {
+            method.name: (
+                {method.section: trained[f"{method.name}_parameters"]},
+                trained[f"{method.name}_history"],
+            )
+            for method in methods.trained()
+            if f"{method.name}_history" in trained
+        },
     )
 
 
-def report_experiments(
-    training: dict, sessions: dict, **summaries: dict
-) -> tuple[str, dict, Figure]:
-    """Markdown report, the table as JSON, and a plot of every variant (keyword = variant)."""
+def report_experiments(parameters: dict, **summaries: dict) -> tuple[str, dict, Figure]:
+    """Markdown report, the table as JSON, and a plot of every variant (keyword = variant);
+    ``parameters`` (every parameter of the run) gives the defaults the variants change."""
     from movielens_sbr import plots  # pyplot loads only when this node runs
 
-    defaults = {"training": training, "sessions": sessions}
+    sections = ["sessions", *(method.section for method in methods.trained())]
+    defaults = {section: parameters[section] for section in sections}
     k = experiments.largest_k(summaries)
     table = experiments.comparison_table(summaries, defaults, k)
     baselines = experiments.baselines_table(summaries, defaults, k)
@@ -32,7 +40,14 @@ def report_experiments(
         "variants": table.to_dict(orient="records"),
         "baselines": baselines.to_dict(orient="records"),
         "parameters": {
-            name: {"sessions": s["sessions"], "training": s["training"]}
+            name: {
+                "sessions": s["sessions"],
+                **{
+                    section: values
+                    for trained in s["trained"].values()
+                    for section, values in trained["parameters"].items()
+                },
+            }
             for name, s in summaries.items()
         },
     }

@@ -1,46 +1,55 @@
 """Experiments: the training and evaluation pipelines again, once per variant.
 
 Each variant is a namespace ``experiments.<variant>`` wrapping the same pipeline factories
-as the default run (no copied code), with its own parameters
-(``experiments.<variant>.training`` and, for a session variant, ``...sessions``) from
-conf/base/parameters_experiments.yml. Its datasets are ``experiments.<variant>.<name>``,
-stored through the catalog's ``experiments.{variant}.*`` patterns. All variants share the
-seed and the evaluation settings ``experiments.evaluation``; one node compares them.
+as the default run (no copied code), with its own parameters from
+conf/base/parameters_experiments.yml: ``experiments.<variant>.<section>`` for the
+sections it changes. A variant that changes a trained method's section trains that method
+(its training pipeline, ``movielens_sbr.methods``) and evaluates it beside the default
+run's other models; a variant that changes ``sessions`` builds new splits and trains every
+trained method on them. All variants share the seed and the evaluation settings
+``experiments.evaluation``; one node compares them.
 """
 
+import yaml
 from kedro.pipeline import Node, Pipeline
 
-from movielens_sbr.pipelines import evaluation, sessions, training
+from movielens_sbr import methods
+from movielens_sbr.params import CONF_BASE
+from movielens_sbr.pipelines import evaluation, sessions, training_pipeline
 from movielens_sbr.pipelines.experiments.nodes import report_experiments, summarise_variant
 
-# Variant name -> the parameter sections it sets itself. Variants that do not set
-# `sessions` reuse the default splits; the others rebuild the sessions first.
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "loss_cross_entropy": ("training",),
-    "loss_sampled_cross_entropy": ("training",),
-    "loss_bpr_max": ("training",),
-    "embedding_separate": ("training",),
-    "sessions_user": ("sessions", "training"),
-    "gru4rec_original": ("training",),
-}
+
+def _variants() -> dict[str, tuple[str, ...]]:
+    """Variant name -> the parameter sections it sets itself, from the keys of
+    ``experiments`` in conf/base/parameters_experiments.yml (``evaluation`` is shared)."""
+    text = (CONF_BASE / "parameters_experiments.yml").read_text(encoding="utf-8")
+    variants = yaml.safe_load(text)["experiments"]
+    return {name: tuple(sections) for name, sections in variants.items() if name != "evaluation"}
 
 
-def _summary() -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                summarise_variant,
-                ["metrics", "training_history", "params:training", "params:sessions"],
-                "summary",
-                name="summarise_variant",
-            )
-        ]
-    )
+VARIANTS: dict[str, tuple[str, ...]] = _variants()
+
+
+def trained_by(sections: tuple[str, ...]) -> list[methods.Method]:
+    """The trained methods a variant setting ``sections`` trains itself."""
+    return [m for m in methods.trained() if "sessions" in sections or m.section in sections]
+
+
+def _summary(trained: list[methods.Method]) -> Pipeline:
+    inputs = {"metrics": "metrics", "sessions": "params:sessions"}
+    for method in trained:
+        inputs[f"{method.name}_history"] = method.history_dataset
+        inputs[f"{method.name}_parameters"] = f"params:{method.section}"
+    return Pipeline([Node(summarise_variant, inputs, "summary", name="summarise_variant")])
 
 
 def variant_pipeline(name: str, sections: tuple[str, ...]) -> Pipeline:
-    """training + evaluation (+ sessions) under the namespace ``experiments.<name>``."""
-    base = training.create_pipeline() + evaluation.create_pipeline() + _summary()
+    """The training pipelines of the methods it trains, evaluation (and sessions first when
+    it changes them) under the namespace ``experiments.<name>``; the models it does not
+    train are the default run's."""
+    trained = trained_by(sections)
+    base = sum(map(training_pipeline, trained), Pipeline([]))
+    base += evaluation.create_pipeline() + _summary(trained)
     if "sessions" in sections:
         base = sessions.create_pipeline() + base
     free = base.inputs()
@@ -60,8 +69,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     report = Node(
         report_experiments,
         {
-            "training": "params:training",
-            "sessions": "params:sessions",
+            "parameters": "parameters",
             **{name: f"experiments.{name}.summary" for name in VARIANTS},
         },
         ["experiments_report", "experiments_comparison", "experiments_plot"],

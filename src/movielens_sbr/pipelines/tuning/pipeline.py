@@ -1,6 +1,7 @@
 """Tuning: ``train_sessions`` + ``valid_sessions`` -> ``tuning_trials``, ``tuning_best``.
 
-Not part of ``__default__``: run it on purpose with ``kedro run --pipelines tuning``.
+Not part of ``__default__``: run it on purpose with ``kedro run --pipelines tuning`` (the
+method searched is ``tuning.method``).
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -17,7 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "train_sessions",
                     "valid_sessions",
                     "item_index",
-                    "params:training",
+                    "parameters",
                     "params:tuning",
                     "params:seed",
                 ],
