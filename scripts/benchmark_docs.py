@@ -181,7 +181,7 @@ def evaluation(result: dict) -> list[str]:
         "test prediction against all items (Recall/MRR@20 only), and the same inside the "
         "whole protocol of `kedro run` (every K, top-K lists)."
         + (
-            f" The whole protocol (nine methods, every K, 95 % intervals, paired "
+            f" The whole protocol ({len(rows)} methods, every K, 95 % intervals, paired "
             f"comparison, breakdowns, shuffle check) took {total:.1f} s."
             if total
             else ""
@@ -204,7 +204,7 @@ def recommending(result: dict) -> list[str]:
         ],
         [
             f"one session, warm (`Recommender.recommend`, {warm['requests']:,} test "
-            f"sessions, median length {warm['session_length_median']:.0f})",
+            f"sessions, median length {warm['session_length_median']:g})",
             f"p50 {warm['p50_ms']:.2f} / p90 {warm['p90_ms']:.2f} / p99 {warm['p99_ms']:.2f} ms",
             f"p99 {warm['cpu']['p99_ms']:.2f} ms",
         ],

@@ -80,6 +80,7 @@ def main() -> None:
     load_before = os.getloadavg()
 
     from movielens_sbr.kedro_project import project_catalog, quiet_kedro
+    from movielens_sbr.provenance import git_commit
     from movielens_sbr.recommend import Recommender
 
     started = time.perf_counter()
@@ -123,6 +124,7 @@ def main() -> None:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "project": str(project),
         "model_version": recommender.model_version,
+        "git_commit": git_commit(ROOT, short=True),
         "cores": os.cpu_count(),
         "load_average_at_start": load_before[0],
         "in_process_load_s": load_seconds,

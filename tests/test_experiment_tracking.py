@@ -111,3 +111,69 @@ def test_kedro_run_is_an_mlflow_run_with_the_metrics_of_metrics_json(finished_pr
     assert {"metrics.png", "breakdown.png", "session_length.png"} <= files("plots")
     assert files("sessions") == {"split_statistics.json"}
     assert files("training") == {"training_history.json"}
+
+
+_RUN_AND_LIST_IMPORTS = (
+    "import json, sys\n"
+    "from kedro.framework.session import KedroSession\n"
+    "from kedro.framework.startup import bootstrap_project\n"
+    "bootstrap_project(sys.argv[1])\n"
+    "with KedroSession.create(project_path=sys.argv[1]) as session:\n"
+    "    session.run(pipeline_names=[sys.argv[2]])\n"
+    "print(json.dumps(sorted(m for m in ('mlflow', 'kedro_mlflow') if m in sys.modules)))\n"
+)
+
+
+@pytest.mark.slow
+def test_a_pipeline_with_tracking_disabled_runs_without_mlflow(tmp_path: Path, monkeypatch):
+    """`tracking.disable_tracking.pipelines` in conf/local/mlflow.yml turns tracking off
+    for those pipelines without importing MLflow, and keeps the rest of conf/base's
+    mlflow.yml (the experiment's name) for the others."""
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from conftest import make_project_copy, write_archive
+
+    archive = write_archive(tmp_path / "input" / "ml-1m.zip")
+    project = make_project_copy(tmp_path / "project", archive, monkeypatch)
+    (project / "conf/local").mkdir(exist_ok=True)
+    (project / "conf/local/mlflow.yml").write_text(
+        "tracking:\n  disable_tracking:\n    pipelines: [ingestion]\n"
+    )
+
+    def run(pipeline: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN_AND_LIST_IMPORTS, str(project), pipeline],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run("ingestion") == []
+    assert not (project / "mlflow.db").exists()
+    assert run("sessions") == ["kedro_mlflow", "mlflow"]
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("movielens-sbr")  # conf/base's name is kept
+    (tracked,) = client.search_runs([experiment.experiment_id])
+    assert tracked.info.run_name == "sessions" and tracked.info.status == "FINISHED"
+
+
+def test_kedro_mlflow_settings_are_set_up_when_first_read(tmp_path: Path, monkeypatch):
+    """`kedro mlflow ui` and notebooks read `context.mlflow`: kedro-mlflow is set up then
+    (it is not set up when a session only opens the catalog)."""
+    from kedro.framework.session import KedroSession
+
+    from conftest import make_project_copy, write_archive
+
+    archive = write_archive(tmp_path / "input" / "ml-1m.zip")
+    project = make_project_copy(tmp_path / "project", archive, monkeypatch)
+    with KedroSession.create(project_path=project) as session:
+        context = session.load_context()
+        assert context.mlflow.ui.port == "5000" and context.mlflow.ui.host == "127.0.0.1"
+        uri = context.mlflow.server.mlflow_tracking_uri
+    assert uri == f"sqlite:///{(project / 'mlflow.db').resolve()}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,54 @@ def test_every_trained_method_gets_its_registered_model_and_champion(tmp_path: P
     for method in ("gru4rec", "twin"):
         name = model_registry.registered_name("ml-1m", method)
         assert f"Recommending with {name} version 1 (model {trained.name})" in infos
+
+
+@pytest.mark.slow
+def test_the_registry_is_read_without_mlflow_and_agrees_with_it(finished_project: Path):
+    """Every `movielens-sbr` call asks the registry for the champion: a local SQLite store
+    is read directly (MLflow's import costs about 2 s of CPU), with the answers MLflow's
+    client gives; a store of another schema is read through MLflow."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    store = finished_project / "mlflow.db"
+    uri = f"sqlite:///{store}"
+    name = model_registry.registered_name("ml-1m", "gru4rec")
+    with sqlite3.connect(store) as connection:
+        (schema,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert schema == model_registry.SQLITE_SCHEMA  # else update the reader for that schema
+    for alias, version in [("champion", None), (None, "1"), ("nope", None), (None, "7")]:
+        direct = model_registry._read_sqlite(uri, name, alias, version)
+        through_mlflow = model_registry._read_with_mlflow(uri, name, alias, version)
+        assert direct == through_mlflow, (alias, version)
+    assert model_registry._read_sqlite(uri, "no-such-model", "champion", None) is None
+    champion = model_registry.choose(uri, name)
+    assert champion.version == "1" and champion.aliases == ("champion",)
+    assert set(champion.test_metrics) == {"recall@20", "mrr@20"}
+    with pytest.raises(LookupError, match="no registry version '7'"):
+        model_registry.choose(uri, name, "7")
+
+    # The command line answers from the champion without importing MLflow.
+    probe = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from movielens_sbr.console import main\n"
+        "args = ['--project', sys.argv[1], 'recommend', '-m', '1', '-n', '3', '--json']\n"
+        "result = CliRunner().invoke(main, args)\n"
+        "assert result.exit_code == 0, result.output\n"
+        "imported = sorted(m for m in ('mlflow', 'kedro_mlflow') if m in sys.modules)\n"
+        "print(json.dumps({'answer': json.loads(result.stdout), 'imported': imported}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(finished_project)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["imported"] == []
+    assert report["answer"]["model"]["registered_model"] == name
+    assert report["answer"]["model"]["aliases"] == ["champion"]

@@ -238,7 +238,9 @@ def test_only_the_chief_saves_and_tracks_and_every_worker_reads_complete_runs(
         tracking = KedroMlflowHook()
         tracking.after_context_created(Context())
         tracking.before_pipeline_run({}, pipeline, catalog)
-        assert not tracking._is_mlflow_enabled and tracking.run_id is None
+        tracking.before_node_run(None, catalog, {}, False)
+        tracking.after_pipeline_run({}, pipeline, catalog)
+        assert tracking._off and tracking._hook is None  # kedro-mlflow never set up
 
 
 def test_without_tf_config_a_process_is_no_worker(monkeypatch: pytest.MonkeyPatch):

@@ -202,8 +202,25 @@ def test_sigkill_at_any_node_boundary_leaves_the_previous_complete_run(
         else:
             assert catalog.load(name) is not None, name
     assert catalog.load("metrics") == metrics
+    # The killed run's files stay, unread, until the next run deletes them.
+    (killed,) = incomplete_versions(project)
+    assert (project / "data/06_models/gru4rec.keras" / killed).is_dir()
     run(project, "evaluation")
     assert catalog_of(project).load("metrics")["dataset"] == metrics["dataset"]
+    assert incomplete_versions(project) == set()
+    assert not (project / "data/06_models/gru4rec.keras" / killed).exists()
+
+
+def incomplete_versions(project: Path) -> set[str]:
+    """Versions saved under data/ by runs without a manifest."""
+    data = project / "data"
+    saved = {
+        path.parent.name
+        for path in data.rglob("*")
+        if path.parent.parent.name == path.name and "checkpoints" not in path.parts
+    }
+    manifests = {p.name for p in (data / "08_reporting/run_manifest.json").iterdir()}
+    return saved - manifests
 
 
 @pytest.mark.slow
@@ -232,3 +249,76 @@ def test_a_model_is_not_used_with_an_item_index_it_was_not_trained_with(complete
     recommender = Recommender.load(project, model_version=latest_model)
     assert recommender.item_of_idx.tolist() == trained_with.sort_values("item_idx")["item"].tolist()
     assert recommender.recommend([3, 4], n=3).items
+
+
+def hold_marker(folder: Path, version: str) -> subprocess.Popen:
+    """A process that marks the run ``version`` as running (as a `kedro run` does) and
+    lives until it is killed."""
+    code = (
+        "import sys, time\n"
+        "from movielens_sbr.run_versions import RunMarker\n"
+        "marker = RunMarker(sys.argv[1], sys.argv[2])\n"
+        "print('marked', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder), version], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "marked"
+    return process
+
+
+def test_killed_runs_are_cleaned_up_and_running_ones_left_alone(tmp_path: Path):
+    """The next run deletes what a SIGKILLed run saved; a run still going (another
+    process), complete runs and unmarked versions (runs of an older project) are kept."""
+    from kedro.io import DataCatalog
+
+    from movielens_sbr.run_commit import markers_folder, remove_killed_runs
+
+    data = tmp_path / "data"
+
+    def entry(path: str) -> dict:
+        return {"type": "json.JSONDataset", "filepath": str(data / path), "versioned": True}
+
+    config = {
+        "metrics": entry("08_reporting/metrics.json"),
+        "item_index": entry("05_model_input/item_index.json"),
+        "run_manifest": entry("08_reporting/run_manifest.json"),
+        "experiments.{variant}.metrics": entry("08_reporting/experiments/{variant}/metrics.json"),
+    }
+    old, complete, killed, running, own = (f"2026-12-03T04.00.0{i}.000Z" for i in range(5))
+
+    def save(version: str, *names: str) -> None:
+        catalog = DataCatalog.from_config(config, save_version=version)
+        for name in names:
+            catalog.save(name, {"version": version})
+
+    save(old, "metrics")  # no marker, no manifest: left as it is
+    save(complete, "metrics", "item_index", "run_manifest")
+    folder = markers_folder(DataCatalog.from_config(config))
+    assert folder == data / "08_reporting" / "runs_in_progress"
+    killed_process = hold_marker(folder, killed)
+    save(killed, "metrics", "experiments.bpr.metrics")
+    killed_process.send_signal(signal.SIGKILL)
+    killed_process.wait()
+    running_process = hold_marker(folder, running)
+    try:
+        save(running, "metrics", "item_index")
+        catalog = DataCatalog.from_config(config, save_version=own)
+        assert remove_killed_runs(catalog, own=own) == [killed]
+
+        def versions(path: str) -> list[str]:
+            return sorted(p.name for p in (data / path).iterdir())
+
+        assert versions("08_reporting/metrics.json") == [old, complete, running]
+        assert versions("05_model_input/item_index.json") == [complete, running]
+        assert not (data / "08_reporting/experiments/bpr/metrics.json").exists()
+        assert sorted(p.name for p in folder.iterdir()) == [running]
+        assert remove_killed_runs(catalog, own=own) == []  # nothing left to do
+    finally:
+        running_process.send_signal(signal.SIGKILL)
+        running_process.wait()
+    # Once its process is gone, that run was killed too.
+    assert remove_killed_runs(catalog, own=own) == [running]
+    assert versions("08_reporting/metrics.json") == [old, complete]
+    assert list(folder.iterdir()) == []

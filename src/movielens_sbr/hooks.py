@@ -3,9 +3,11 @@ timing, MLflow tracking."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,6 @@ import numpy as np
 from kedro.framework.hooks import hook_impl
 from kedro.io import MemoryDataset
 from kedro.pipeline import Pipeline
-from kedro_mlflow.framework.hooks import MlflowHook
 
 from movielens_sbr import experiment_tracking as tracking
 from movielens_sbr.datasets.atomic import make_atomic
@@ -204,34 +205,125 @@ class RunSummaryHook:
         logger.info("\n".join(lines))
 
 
-class KedroMlflowHook(MlflowHook):
-    """kedro-mlflow's hook without its pass over the catalog after it is created.
+_STARTED_RUNS: set[str] = set()
+"""The MLflow runs this process has started (``MlflowRunHook``), to end if left active."""
 
-    That pass only names kedro-mlflow's metric datasets, which this catalog does not use,
-    and it creates every dataset to do so: TensorFlow and matplotlib would load whenever
-    a Kedro session opens the catalog, ``movielens-sbr`` included.
+_MLFLOW_TIME = [0.0, 0.0]  # wall and CPU seconds of this run spent in the MLflow hooks
+
+
+def _timed(method):
+    """Adds the time spent in an MLflow hook to ``_MLFLOW_TIME`` (logged after the run)."""
+
+    @functools.wraps(method)
+    def timed(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _MLFLOW_TIME[0] += time.perf_counter() - wall
+            _MLFLOW_TIME[1] += time.process_time() - cpu
+
+    return timed
+
+
+class KedroMlflowHook:
+    """kedro-mlflow's hook, imported and set up only when a pipeline runs.
+
+    Importing MLflow costs about 2 s of CPU and kedro-mlflow's setup opens the tracking
+    store; a Kedro session that only reads the catalog (``movielens-sbr``, the notebooks,
+    ``Recommender.load``) needs neither, so kedro-mlflow's ``after_context_created`` runs
+    just before the first pipeline run of the context. Its pass over the catalog after it
+    is created is left out: it only names kedro-mlflow's metric datasets, which this
+    catalog does not use, and it would create every dataset (TensorFlow, matplotlib).
+    Its other hooks are called as kedro-mlflow declares them.
+
+    Registered under the name of kedro-mlflow's hook entry point (pluggy names a plugin
+    by its ``__name__``), so Kedro skips that entry point instead of importing it only to
+    unregister it (``DISABLE_HOOKS_FOR_PLUGINS`` in settings.py).
     """
 
-    def after_catalog_created(self, *args, **kwargs) -> None:  # not a hook: no @hook_impl
-        return None
+    __name__ = "mlflow_hook"  # kedro-mlflow's entry point in the `kedro.hooks` group
 
-    # The non-chief workers of a multi-worker training track nothing (the chief's run holds
-    # the training), and do not open the store at all: workers starting together would
-    # create or migrate the same SQLite store at once.
+    def __init__(self) -> None:
+        self._context = None
+        self._hook = None
+        self._off = False  # this run's pipelines are under tracking.disable_tracking
+
     @hook_impl
     def after_context_created(self, context) -> None:
-        if _is_non_chief_worker(context.params):
-            self._is_mlflow_enabled = False
-            return
-        super().after_context_created(context)
+        self._context, self._hook = context, None
+        # kedro-mlflow's commands (`kedro mlflow ui`) and notebooks read `context.mlflow`,
+        # which its setup sets: the setup runs when they first read it.
+        context.__setattr__("mlflow", _DeferredMlflowConfig(self))
+
+    def _kedro_mlflow(self):
+        if self._hook is None:
+            from kedro_mlflow.framework.hooks import MlflowHook
+
+            _end_runs(_STARTED_RUNS)  # left active by an earlier session of this process
+            hook = MlflowHook()
+            hook.after_context_created(self._context)
+            self._hook = hook
+        return self._hook
+
+    def _disabled(self, run_params: dict[str, Any]) -> bool:
+        """kedro-mlflow's own rule: every pipeline of the run is listed under
+        ``tracking.disable_tracking.pipelines``. Such a run does not import MLflow."""
+        from kedro.config import MissingConfigException
+
+        names = run_params.get("pipeline_names") or ["__default__"]
+        names = [names] if isinstance(names, str) else names
+        try:
+            tracking = self._context.config_loader["mlflow"].get("tracking") or {}
+        except MissingConfigException:
+            return False
+        disabled = (tracking.get("disable_tracking") or {}).get("pipelines") or []
+        return all(name in disabled for name in names)
 
     @hook_impl
+    @_timed
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
-        if _is_non_chief_worker(catalog.load("parameters")):
-            self._is_mlflow_enabled = False  # also read by its node and end-of-run hooks
-            self.run_id = None
-            return
-        super().before_pipeline_run(run_params, pipeline, catalog)
+        _MLFLOW_TIME[:] = [0.0, 0.0]
+        # The non-chief workers of a multi-worker training track nothing (the chief's run
+        # holds the training) and never open the store: workers starting together would
+        # create or migrate the same SQLite store at once.
+        self._off = _is_non_chief_worker(catalog.load("parameters")) or self._disabled(run_params)
+        if not self._off:
+            self._kedro_mlflow().before_pipeline_run(run_params, pipeline, catalog)
+
+    @hook_impl
+    @_timed
+    def before_node_run(self, node, catalog, inputs: dict[str, Any], is_async: bool) -> None:
+        if not self._off:
+            self._kedro_mlflow().before_node_run(node, catalog, inputs, is_async)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog) -> None:
+        if not self._off:
+            _timed(self._kedro_mlflow().after_pipeline_run)(run_params, pipeline, catalog)
+            logger.info(
+                "MLflow tracking took %.1f s of this run (%.1f s of CPU): import, setup, "
+                "logging, the logged and registered models",
+                *_MLFLOW_TIME,
+            )
+
+    @hook_impl
+    @_timed
+    def on_pipeline_error(
+        self, error: Exception, run_params: dict[str, Any], pipeline: Pipeline, catalog
+    ) -> None:
+        if not self._off:
+            self._kedro_mlflow().on_pipeline_error(error, run_params, pipeline, catalog)
+
+
+class _DeferredMlflowConfig:
+    """``context.mlflow`` before kedro-mlflow is set up: sets it up when first read."""
+
+    def __init__(self, hook: KedroMlflowHook) -> None:
+        self._hook = hook
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hook._kedro_mlflow().mlflow_config, name)
 
 
 class MlflowRunHook:
@@ -248,21 +340,22 @@ class MlflowRunHook:
 
     def __init__(self) -> None:
         self._catalog = None
-        self._started: set[str] = set()  # runs of this process's earlier sessions
         self._run_id: str | None = None
         self._children: dict[str, str] = {}
         # Per trained method, the (Kedro version, file) of the model this run evaluated.
         self._evaluated: dict[str, tuple[str, str]] = {}
         self._test_metrics: dict | None = None
 
-    # tryfirst: before kedro-mlflow's, which would take a run still active for its own.
+    # tryfirst: before kedro-mlflow's reads the configuration.
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
+        from movielens_sbr import model_registry
+
         self._params = context.params
         self._project = Path(context.project_path)
         self._env = context.env
-        _end_runs(self._started)  # left active by an earlier session of this process
-        _absolute_store(context)
+        # Where the registry is, for the recommender, without importing MLflow.
+        model_registry.remember_store(self._project, _absolute_store(context))
 
     @hook_impl
     def after_catalog_created(self, catalog) -> None:
@@ -270,13 +363,13 @@ class MlflowRunHook:
 
     # trylast/tryfirst: inside the run that kedro-mlflow's own hook starts and ends.
     @hook_impl(trylast=True)
+    @_timed
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        import mlflow
-
-        active = mlflow.active_run()
+        mlflow = sys.modules.get("mlflow")  # not imported: tracking is off for this run
+        active = mlflow.active_run() if mlflow is not None else None
         self._run_id = active.info.run_id if active else None  # None: tracking disabled
         if self._run_id is not None:
-            self._started.add(self._run_id)
+            _STARTED_RUNS.add(self._run_id)
         self._children = {}
         self._evaluated, self._test_metrics = {}, None
         if self._run_id is None:
@@ -294,6 +387,7 @@ class MlflowRunHook:
         )
 
     @hook_impl
+    @_timed
     def after_dataset_loaded(self, dataset_name: str) -> None:
         from movielens_sbr import methods
 
@@ -307,6 +401,7 @@ class MlflowRunHook:
                 self._evaluated[method] = (version, str(dataset._get_load_path()))
 
     @hook_impl
+    @_timed
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if self._run_id is None:
             return
@@ -326,6 +421,7 @@ class MlflowRunHook:
             tracking.log_artifact(run_id, _saved_path(self._catalog, dataset_name), artifact_path)
 
     @hook_impl(tryfirst=True)
+    @_timed
     def after_pipeline_run(self) -> None:
         if self._run_id is not None and self._test_metrics:
             for method, (kedro_version, model_file) in self._evaluated.items():
@@ -473,13 +569,15 @@ class ChampionModelHook:
         )
 
 
-def _absolute_store(context) -> None:
+def _absolute_store(context) -> str | None:
     """Read a relative SQLite store of ``mlflow.yml`` from the project folder.
 
     kedro-mlflow makes relative file paths absolute but leaves ``sqlite:///mlflow.db``
     relative to the working folder, and MLflow keeps one store per URI: two projects
     opened in one process (tests, ``--project``) would share the first one's database.
     The resolved configuration is handed to kedro-mlflow through the config loader.
+    Returns the tracking URI (None: no ``mlflow.yml``; a URI that is not set there is
+    MLflow's own default then).
     """
     from kedro.config import MissingConfigException
 
@@ -488,13 +586,14 @@ def _absolute_store(context) -> None:
     try:
         conf = loader["mlflow"]
     except MissingConfigException:
-        return
+        return None
     server = conf.get("server") or {}
     uri = str(server.get("mlflow_tracking_uri") or "")
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
-        absolute = f"{prefix}{Path(context.project_path).resolve() / uri[len(prefix) :]}"
-        loader["mlflow"] = {**conf, "server": {**server, "mlflow_tracking_uri": absolute}}
+        uri = f"{prefix}{Path(context.project_path).resolve() / uri[len(prefix) :]}"
+        loader["mlflow"] = {**conf, "server": {**server, "mlflow_tracking_uri": uri}}
+    return uri or None
 
 
 def _end_runs(run_ids: set[str], status: str = "FINISHED") -> None:

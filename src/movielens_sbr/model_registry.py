@@ -12,6 +12,8 @@ and the ``recommending`` pipeline answer from the champion of the method they us
 from __future__ import annotations
 
 import re
+import sqlite3
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,48 +108,141 @@ def _client(tracking_uri: str):
 
 def choose(tracking_uri: str, name: str, model: str | None = None) -> ModelChoice | None:
     """The version ``model`` names (default: the champion); None when the registry has no
-    champion yet and ``model`` was not given, so the caller falls back to its own rule."""
-    from mlflow.exceptions import MlflowException
+    champion yet and ``model`` was not given, so the caller falls back to its own rule.
 
-    client = _client(tracking_uri)
+    A local SQLite store of the schema this MLflow writes is read directly (read-only, no
+    MLflow import: every ``movielens-sbr`` call asks); any other store through MLflow.
+    """
     wanted = model or CHAMPION
     kind = kind_of(wanted)
+    number = _REGISTRY_VERSION.match(wanted).group(1) if kind == "registry_version" else None
+    alias = None if number else wanted
     try:
-        if kind == "registry_version":
-            found = client.get_model_version(name, _REGISTRY_VERSION.match(wanted).group(1))
-        else:
-            found = client.get_model_version_by_alias(name, wanted)
-    except MlflowException:
+        found = _read_sqlite(tracking_uri, name, alias, number)
+    except _NotReadable:
+        found = _read_with_mlflow(tracking_uri, name, alias, number)
+    if found is None:
         if model is None:
             return None
         raise LookupError(
             f"no {kind.replace('_', ' ')} {wanted!r} of registered model {name!r} in "
             f"{tracking_uri}: run `kedro run --pipelines evaluation` to register one, or "
             "pass a Kedro model version"
-        ) from None
+        )
+    version, tags, aliases = found
     return ModelChoice(
         name=name,
-        version=str(found.version),
-        kedro_version=found.tags.get(KEDRO_VERSION_TAG),
-        aliases=tuple(found.aliases),
+        version=version,
+        kedro_version=tags.get(KEDRO_VERSION_TAG),
+        aliases=tuple(sorted(aliases)),
         test_metrics={
-            metric: float(found.tags[tag_name(metric)])
-            for metric in HEADLINE
-            if tag_name(metric) in found.tags
+            metric: float(tags[tag_name(metric)]) for metric in HEADLINE if tag_name(metric) in tags
         },
     )
 
 
-def store_uri(project: Path | None = None) -> str | None:
-    """The tracking store that kedro-mlflow configured (``conf/base/mlflow.yml``), with a
-    relative SQLite path read from ``project``; None when there is none yet (no run logged,
-    or MLflow was never configured in this process)."""
-    import mlflow
-    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+Found = tuple[str, dict[str, str], list[str]]  # version, its tags, its aliases
 
-    if not is_tracking_uri_set():
+
+def _read_with_mlflow(uri: str, name: str, alias: str | None, version: str | None) -> Found | None:
+    from mlflow.exceptions import MlflowException
+
+    client = _client(uri)
+    try:
+        if version is not None:
+            found = client.get_model_version(name, version)
+        else:
+            found = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
         return None
-    uri = mlflow.get_tracking_uri()
+    return str(found.version), dict(found.tags), list(found.aliases)
+
+
+class _NotReadable(Exception):
+    """Not a SQLite store of the known schema: ask MLflow."""
+
+
+# The SQLite schema (MLflow's alembic revision) that ``_read_sqlite`` knows: MLflow 3.17's.
+# Another revision is read through MLflow (tests/test_model_registry.py checks both agree).
+SQLITE_SCHEMA = "dc11669786a5"
+_WORKSPACE = "default"  # MLflow's registry without workspaces
+
+
+def _read_sqlite(uri: str, name: str, alias: str | None, version: str | None) -> Found | None:
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        raise _NotReadable(uri)
+    path = Path(uri[len(prefix) :])
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise _NotReadable(uri) from error
+    try:
+        (schema,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        if schema != SQLITE_SCHEMA:
+            raise _NotReadable(schema)
+        live = (
+            "SELECT version FROM model_versions WHERE name = ? AND workspace = ? "
+            "AND current_stage != 'Deleted_Internal'"
+        )
+        if version is not None:
+            row = connection.execute(f"{live} AND version = ?", (name, _WORKSPACE, int(version)))
+        else:
+            row = connection.execute(
+                f"{live} AND version = (SELECT version FROM registered_model_aliases "
+                "WHERE name = ? AND workspace = ? AND alias = ?)",
+                (name, _WORKSPACE, name, _WORKSPACE, alias),
+            )
+        found = row.fetchone()
+        if found is None:
+            return None
+        (number,) = found
+        where = "WHERE name = ? AND workspace = ? AND version = ?"
+        tags = dict(
+            connection.execute(
+                f"SELECT key, value FROM model_version_tags {where}", (name, _WORKSPACE, number)
+            )
+        )
+        aliases = [
+            alias
+            for (alias,) in connection.execute(
+                f"SELECT alias FROM registered_model_aliases {where}", (name, _WORKSPACE, number)
+            )
+        ]
+    except (sqlite3.Error, TypeError, ValueError) as error:
+        raise _NotReadable(uri) from error
+    finally:
+        connection.close()
+    return str(number), tags, aliases
+
+
+_STORES: dict[Path, str] = {}  # project folder -> its tracking URI (conf/base/mlflow.yml)
+_LAST_STORE: list[str] = []  # of the project whose context was created last
+
+
+def remember_store(project: Path, uri: str | None) -> None:
+    """Record the tracking store of ``project``'s configuration (called when a Kedro
+    context is created, so that the registry is found without importing MLflow)."""
+    if uri:
+        _STORES[Path(project).resolve()] = uri
+        _LAST_STORE[:] = [uri]
+
+
+def store_uri(project: Path | None = None) -> str | None:
+    """The tracking store of ``project`` as ``conf/base/mlflow.yml`` configures it (without
+    ``project``: of the project opened last, else MLflow's configured one), with a relative
+    SQLite path read from the project; None when there is none yet (no run logged, or no
+    project opened in this process)."""
+    uri = _STORES.get(Path(project).resolve()) if project is not None else None
+    if uri is None and project is None and _LAST_STORE:
+        uri = _LAST_STORE[0]
+    if uri is None and "mlflow" in sys.modules:  # configured by the caller, e.g. a notebook
+        import mlflow
+        from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+
+        uri = mlflow.get_tracking_uri() if is_tracking_uri_set() else None
+    if uri is None:
+        return None
     prefix = "sqlite:///"
     if uri.startswith(prefix):
         path = Path(uri[len(prefix) :])

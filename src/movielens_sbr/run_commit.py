@@ -9,6 +9,8 @@ that dies half-way used to leave its first outputs as the "latest". Here
   newest version saved by a complete run: one with a ``run_manifest``, which
   RunManifestHook saves after every node has succeeded.
 - ``DiscardFailedRunHook`` deletes what a failed run saved, so the data folder is as it was.
+- ``KilledRunsCleanupHook`` marks every run while it runs, and at the start of the next run
+  deletes what runs that were killed (their process died without ending them) saved.
 - ``ModelLineageHook`` refuses to evaluate or use a model with an item index other than the
   one it was trained with.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import logging
+import os
 import shutil
 import types
 from pathlib import Path, PurePath
@@ -28,7 +31,13 @@ from kedro.io import AbstractDataset, DataCatalog
 from kedro.io.core import AbstractVersionedDataset, Version
 from kedro.pipeline import Pipeline
 
-from movielens_sbr.run_versions import lineage_version
+from movielens_sbr.run_versions import (
+    RunMarker,
+    complete_versions,
+    killed_runs,
+    lineage_version,
+    version_folders,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +147,124 @@ class DiscardFailedRunHook:
                 "stays the latest.",
                 ", ".join(removed),
             )
+
+
+MARKERS = "runs_in_progress"
+"""The folder, beside ``run_manifest.json/``, of the markers of running runs."""
+
+
+def _local_folder(config: dict) -> Path | None:
+    filepath = str(config.get("filepath") or "")
+    if not filepath or not config.get("versioned"):
+        return None
+    if "://" in filepath:
+        if not filepath.startswith("file://"):
+            return None
+        filepath = filepath[len("file://") :]
+    return Path(filepath.split("{", 1)[0])  # a pattern's folder up to its first placeholder
+
+
+def markers_folder(catalog) -> Path | None:
+    """Where the markers of running runs go (None: no local ``run_manifest``)."""
+    if RUN_MARKER not in catalog:
+        return None
+    folder = _local_folder(catalog.to_config()[0].get(RUN_MARKER) or {})
+    return None if folder is None else folder.parent / MARKERS
+
+
+def _data_roots(catalog) -> list[Path]:
+    """The folders holding the catalog's versioned local datasets (patterns included)."""
+    configs = list(catalog.to_config()[0].values())
+    with contextlib.suppress(AttributeError):  # the patterns, e.g. experiments.{variant}.*
+        configs += list(catalog.config_resolver._dataset_patterns.values())
+    parents = {
+        folder.parent.resolve()
+        for config in configs
+        if isinstance(config, dict) and (folder := _local_folder(config)) is not None
+    }
+    return sorted(p for p in parents if not any(q in p.parents for q in parents))
+
+
+def remove_killed_runs(catalog, own: str | None = None) -> list[str]:
+    """Delete the version folders of runs that were killed, and their markers; returns
+    their versions. A run still going (its process holds its marker's lock), the run
+    ``own``, complete runs and versions without a marker are never touched."""
+    folder = markers_folder(catalog)
+    if folder is None:
+        return []
+    killed = killed_runs(folder, own)
+    try:
+        manifests = _local_folder(catalog.to_config()[0][RUN_MARKER])
+        dead = {version for version, _, _ in killed} - complete_versions(manifests)
+        removed = version_folders(_data_roots(catalog), dead) if dead else []
+        for path in removed:
+            shutil.rmtree(path, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only if that run created the dataset's folder
+    finally:
+        for _, marker, handle in killed:
+            marker.unlink(missing_ok=True)
+            os.close(handle)
+    if removed:
+        logger.warning(
+            "Removed %d version folder(s) of %d killed run(s) (%s): they never completed",
+            len(removed),
+            len(dead),
+            ", ".join(sorted(dead)),
+        )
+    return sorted(dead)
+
+
+class KilledRunsCleanupHook:
+    """Marks each run while it runs; at the start of a run, deletes what killed runs saved.
+
+    A failed run cleans up after itself (``DiscardFailedRunHook``); a killed process
+    cannot, and its versions, never read (no manifest), would stay on disk. Each run holds
+    a locked marker (``run_versions.RunMarker``) from before its first save until it ends;
+    the next run deletes the versions of every marker whose lock no live process holds.
+    Concurrent runs hold theirs, so their files are never touched.
+    """
+
+    def __init__(self) -> None:
+        self._marker: RunMarker | None = None
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, catalog) -> None:
+        self._release()  # an earlier session of this process that did not end its run
+        folder = markers_folder(catalog)
+        if folder is None or _is_non_chief(catalog):
+            return
+        version = catalog.get(RUN_MARKER).resolve_save_version()
+        try:
+            self._marker = RunMarker(folder, version)
+        except (ImportError, OSError) as reason:  # no fcntl (Windows), read-only folder
+            logger.warning("Runs are not marked, killed runs not cleaned up: %s", reason)
+            return
+        remove_killed_runs(catalog, own=version)
+
+    @hook_impl(trylast=True)  # after RunManifestHook has saved the manifest
+    def after_pipeline_run(self) -> None:
+        self._release()
+
+    @hook_impl(trylast=True)  # after DiscardFailedRunHook has deleted the run's files
+    def on_pipeline_error(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._marker is not None:
+            self._marker.release()
+            self._marker = None
+
+
+def _is_non_chief(catalog) -> bool:
+    """A worker of ``training.distribute: multi_worker`` other than the chief saves
+    nothing, and leaves the cleanup to the chief."""
+    from movielens_sbr.hooks import _is_non_chief_worker
+
+    try:
+        return _is_non_chief_worker(catalog.load("parameters"))
+    except Exception:  # no parameters in this catalog
+        return False
 
 
 class ModelLineageHook:

@@ -21,7 +21,12 @@ from movielens_sbr.hooks import (
     RunManifestHook,
     RunSummaryHook,
 )
-from movielens_sbr.run_commit import CompleteRunsHook, DiscardFailedRunHook, ModelLineageHook
+from movielens_sbr.run_commit import (
+    CompleteRunsHook,
+    DiscardFailedRunHook,
+    KilledRunsCleanupHook,
+    ModelLineageHook,
+)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -56,6 +61,7 @@ HOOKS = (
     # they were (movielens_sbr/run_commit.py, docs/reliability.md).
     CompleteRunsHook(),
     DiscardFailedRunHook(),
+    KilledRunsCleanupHook(),
     ModelLineageHook(),
 )
 
@@ -67,6 +73,7 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # An environment (conf/<dataset>/, conf/local/) changes single keys of a section, not
     # the whole section: `training: {loss: ...}` keeps the other training defaults.
-    "merge_strategy": {"parameters": "soft", "globals": "soft"},
+    # So does conf/local/mlflow.yml: `tracking: {disable_tracking: ...}` keeps the rest.
+    "merge_strategy": {"parameters": "soft", "globals": "soft", "mlflow": "soft"},
     "custom_resolvers": {"env": _env, "merge": _merge},
 }

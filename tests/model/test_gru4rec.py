@@ -17,6 +17,7 @@ from movielens_sbr.model.gru4rec import (
     build_step_model,
     train,
 )
+from movielens_sbr.params import ParameterError
 
 N_ITEMS = 12
 TINY = dict(layers=(16,), embedding_dim=8, batch_size=4, steps_per_call=8, learning_rate=0.05)
@@ -322,6 +323,7 @@ def test_a_batch_larger_than_the_training_sessions_is_refused_before_any_work(mo
         "a batch walks one session): set training.batch_size to at most 7012, e.g. "
         "--params training.batch_size=512"
     )
+    assert isinstance(refused.value, ParameterError)  # `kedro run` prints only this line
     assert built == []  # refused before the network was built
     # As many lanes as sessions is allowed.
     gru4rec.check_batch_size(7_012, 7_012)

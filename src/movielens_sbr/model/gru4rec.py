@@ -39,7 +39,7 @@ from movielens_sbr.model.losses import (
     sampled_cross_entropy,
 )
 from movielens_sbr.model.optimizers import AdagradMomentum
-from movielens_sbr.params import EMBEDDINGS, LOSSES, OPTIMIZERS
+from movielens_sbr.params import EMBEDDINGS, LOSSES, OPTIMIZERS, ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -446,8 +446,8 @@ def check_batch_size(batch_size: int, n_sessions: int) -> None:
     (``training.batch_size=100000`` on 7k sessions ran for many minutes without a sign of
     progress), for the same updates a batch of the sessions' number gives.
     """
-    if batch_size > n_sessions:
-        raise ValueError(
+    if batch_size > n_sessions:  # a ParameterError: `kedro run` ends with this one line
+        raise ParameterError(
             f"training.batch_size={batch_size} is larger than the {n_sessions:,} training "
             f"sessions (each lane of a batch walks one session): set training.batch_size "
             f"to at most {n_sessions}, e.g. --params training.batch_size="
