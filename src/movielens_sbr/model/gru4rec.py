@@ -20,7 +20,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.batching import LaneSchedule, lane_schedule
@@ -39,6 +38,7 @@ from movielens_sbr.model.losses import (
     sampled_cross_entropy,
 )
 from movielens_sbr.model.optimizers import AdagradMomentum
+from movielens_sbr.model.progress import EpochProgress
 from movielens_sbr.params import EMBEDDINGS, LOSSES, OPTIMIZERS, ParameterError
 
 logger = logging.getLogger(__name__)
@@ -315,16 +315,11 @@ class _Trainer:
         return total_loss
 
     def run_epoch(
-        self, schedule: LaneSchedule, steps_per_call: int, progress: tqdm, label: str
+        self, schedule: LaneSchedule, steps_per_call: int, progress: EpochProgress
     ) -> float:
-        """Train one epoch; returns the mean loss per step.
-
-        Progress goes to tqdm on a terminal, and to the log every 30 s otherwise.
-        """
+        """Train one epoch; returns the mean loss per step."""
         self.reset_states()
         loss_sum = 0.0
-        started = last_log = time.perf_counter()
-        done = 0
         for begin in range(0, schedule.n_steps, steps_per_call):
             chunk = slice(begin, begin + steps_per_call)
             loss_sum += float(
@@ -335,24 +330,10 @@ class _Trainer:
                     tf.constant(schedule.valid[chunk]),
                 )
             )
-            events = int(schedule.valid[chunk].sum())
-            done += events
-            mean_loss = loss_sum / min(begin + steps_per_call, schedule.n_steps)
-            progress.update(events)
-            progress.set_postfix(loss=f"{mean_loss:.3f}", refresh=False)
-            now = time.perf_counter()
-            if progress.disable and now - last_log > 30:
-                rate = done / (now - started)
-                logger.info(
-                    "%s: %d/%d events, %.0f events/s, loss %.3f, ETA %.0f s",
-                    label,
-                    done,
-                    schedule.n_events,
-                    rate,
-                    mean_loss,
-                    (schedule.n_events - done) / rate,
-                )
-                last_log = now
+            progress.advance(
+                int(schedule.valid[chunk].sum()),
+                loss_sum / min(begin + steps_per_call, schedule.n_steps),
+            )
         return loss_sum / max(schedule.n_steps, 1)
 
 
@@ -553,16 +534,8 @@ def _train_epoch(
     schedule = lane_schedule(train_sessions, config.batch_size, rng)
     started = time.perf_counter()
     label = f"epoch {epoch}/{config.epochs}"
-    with tqdm(
-        total=schedule.n_events,
-        desc=label,
-        unit="ev",
-        unit_scale=True,
-        mininterval=2.0,
-        leave=False,
-        disable=None,  # a terminal gets a bar; logs get a line every 30 s
-    ) as progress:
-        loss = trainer.run_epoch(schedule, config.steps_per_call, progress, label)
+    with EpochProgress(label, schedule.n_events) as progress:
+        loss = trainer.run_epoch(schedule, config.steps_per_call, progress)
     seconds = time.perf_counter() - started
     record = {
         "epoch": epoch,

@@ -30,7 +30,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from tqdm.auto import tqdm
 
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
@@ -46,6 +45,7 @@ from movielens_sbr.model.losses import (
     sampled_softmax_cross_entropy,
     sequence_binary_cross_entropy,
 )
+from movielens_sbr.model.progress import EpochProgress
 from movielens_sbr.params import SASREC_LOSSES, SASRecParams
 
 logger = logging.getLogger(__name__)
@@ -321,49 +321,21 @@ class _Trainer:
         return loss
 
     def run_epoch(self, inputs, targets, rng: np.random.Generator, label: str) -> float:
-        """One pass over the shuffled windows; returns the mean loss per batch.
-
-        Progress goes to tqdm on a terminal, and to the log every 30 s otherwise.
-        """
+        """One pass over the shuffled windows; returns the mean loss per batch."""
         lengths = (targets >= 0).sum(axis=1)
         order = rng.permutation(len(inputs))
         batch_size = self.config.batch_size
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         n_events = int(lengths.sum())
-        loss_sum, done, n_batches = 0.0, 0, 0
-        started = last_log = time.perf_counter()
-        with tqdm(
-            total=n_events,
-            desc=label,
-            unit="ev",
-            unit_scale=True,
-            mininterval=2.0,
-            leave=False,
-            disable=None,
-        ) as progress:
+        loss_sum, n_batches = 0.0, 0
+        with EpochProgress(label, n_events) as progress:
             for batch in batches:
                 # Padding only follows the items, so the columns after the longest window
                 # of the batch change no output: they are left out.
                 width = int(lengths[batch].max())
                 loss_sum += float(self.train_step(inputs[batch, :width], targets[batch, :width]))
                 n_batches += 1
-                events = int(lengths[batch].sum())
-                done += events
-                progress.update(events)
-                progress.set_postfix(loss=f"{loss_sum / n_batches:.3f}", refresh=False)
-                now = time.perf_counter()
-                if progress.disable and now - last_log > 30:
-                    rate = done / (now - started)
-                    logger.info(
-                        "%s: %d/%d events, %.0f events/s, loss %.3f, ETA %.0f s",
-                        label,
-                        done,
-                        n_events,
-                        rate,
-                        loss_sum / n_batches,
-                        (n_events - done) / rate,
-                    )
-                    last_log = now
+                progress.advance(int(lengths[batch].sum()), loss_sum / n_batches)
         return loss_sum / max(n_batches, 1)
 
 
