@@ -42,6 +42,25 @@ RUN = {
         "mrr@20": 0.0658,
         "eval_s": 2.2,
     },
+    "sasrec": {
+        "config": {
+            "max_len": 200,
+            "n_blocks": 2,
+            "hidden_size": 64,
+            "batch_size": 32,
+            "loss": "cross_entropy",
+            "epochs": 6,
+        },
+        "events_per_s": 5562.0,
+        "epoch_s": 76.7,
+        "train_s": 460.0,
+        "validation_s": 40.0,
+        "best_epoch": 6,
+        "time_to_best_s": 460.0,
+        "recall@20": 0.2216,
+        "mrr@20": 0.0570,
+        "eval_s": 30.0,
+    },
     "gru4rec_256_128": {"events_per_s": 11007.0, "epoch_s": 34.7},
     "sr": {"recall@20": 0.1689, "mrr@20": 0.0473, "eval_s": 4.4, "fit_s": 1.0},
     "evaluation_protocol": {
@@ -60,6 +79,11 @@ def test_tables_come_from_the_newest_json(tmp_path: Path):
 
     assert "| 14,623 | 26.6 | 267 (kept epoch 10 after 267) | 30 |" in text
     assert "| 11,007 | 34.7 |" in text
+    # Every trained method of the registry has its speed row.
+    assert (
+        "| sasrec defaults: max_len 200, n_blocks 2, hidden_size 64, batch_size 32, "
+        "loss cross_entropy, epochs 6 | 5,562 | 76.7 | 460 (kept epoch 6 after 460) | 40 |"
+    ) in text
     assert "| `gru4rec` | 0.2478 [0.2314, 0.2656] | 0.0658 |" in text
     assert "| `sr` | 1.00 | 4.40 | 4.40 |" in text
     # Each table names its run; the archive path of the machine it ran on is not shown.
