@@ -178,6 +178,9 @@ def test_every_trained_method_recommends_and_finds_similar_movies_with_its_own_m
     for method in methods.names(trained=True):
         own = Recommender.load(project, method=method)
         assert own.model_method == method
+        # The method it was loaded for answers without being named again.
+        assert own.recommend([1, 2], n=5).method == method
+        assert own.recommend([1, 2], n=5).items == own.recommend([1, 2], n=5, method=method).items
         result = invoke(
             project,
             "recommend",

@@ -254,17 +254,16 @@ class Recommender:
     ) -> Recommender:
         """From a Kedro project folder (or an already built catalog).
 
-        The model is the ``<name>_model`` of the trained ``method`` (default:
-        ``recommending.method`` when it is a trained method, else the first trained method
-        of ``movielens_sbr.methods``). ``model_version`` is a Kedro version of it saved by a
-        complete run, or a version (``3``) or alias (``champion``) of its registered model
-        in the project's MLflow registry; by default the champion, or the latest model of a
-        complete run when there is none. ``project`` is the project folder when ``source``
-        is a catalog (its registry). The item index is the one the model was trained with,
-        as its run's manifest records.
-        The model's weights are read from its ``.keras`` file without TensorFlow (the Keras
-        model is loaded only if needed); training sessions (baselines, item-kNN) and
-        session events (``--user``) are loaded only when needed.
+        ``method`` answers by default (else ``recommending.method``). The model is the
+        ``<name>_model`` of the trained ``method`` (default: ``recommending.method`` when it is a
+        trained method, else the first trained method of ``movielens_sbr.methods``).
+        ``model_version`` is a Kedro version of it saved by a complete run, or a version (``3``) or
+        alias (``champion``) of its registered model in the project's MLflow registry; by default
+        the champion, or the latest model of a complete run when there is none. ``project`` is the
+        project folder when ``source`` is a catalog (its registry). The item index is the one the
+        model was trained with, as its run's manifest records. The model's weights are read from its
+        ``.keras`` file without TensorFlow (the Keras model is loaded only if needed); training
+        sessions (baselines, item-kNN) and session events (``--user``) are loaded only when needed.
         """
         if isinstance(source, str | Path):
             catalog, params = project_catalog(Path(source), env)
@@ -274,6 +273,8 @@ class Recommender:
         default_method = (params.get("recommending") or {}).get("method")
         wanted = registry.find(method or default_method or "")
         model_method = wanted.name if wanted and wanted.trained else registry.trained()[0].name
+        if method is not None and wanted is not None:
+            default_method = wanted.name  # the method asked for answers by default
         dataset = registry.get(model_method).model_dataset
         # The registry of that method: its champion, or the version --model names.
         registered = _registered_choice(project or source, params, model_version, model_method)
