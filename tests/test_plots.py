@@ -324,7 +324,8 @@ def test_tuning_draws_the_metric_against_each_option():
 def test_experiment_comparison_draws_each_variant_with_its_interval_and_time():
     table = pd.DataFrame(
         {
-            "variant": ["bpr-max", "cross_entropy", "top1-max"],
+            "variant": ["bpr-max", "cross_entropy", "max_len_50"],
+            "method": ["gru4rec", "gru4rec", "sasrec"],
             "recall@20": [0.30, 0.35, 0.28],
             "recall@20_low": [0.28, 0.33, 0.25],
             "recall@20_high": [0.33, 0.36, 0.30],
@@ -344,4 +345,8 @@ def test_experiment_comparison_draws_each_variant_with_its_interval_and_time():
     assert time_ax.get_title() == "training time (s)"
     assert bar_heights(time_ax) == pytest.approx([12.0, 30.5, 11.0])
     for ax in fig.axes:
-        assert tick_labels(ax) == list(table["variant"])
+        assert tick_labels(ax) == [
+            "bpr-max (gru4rec)",
+            "cross_entropy (gru4rec)",
+            "max_len_50 (sasrec)",
+        ]
