@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from movielens_sbr.model.progress import EpochProgress
+from movielens_sbr.model.progress import EpochProgress, epoch_record
 
 
 def test_without_a_terminal_progress_is_logged_with_rate_loss_and_eta(caplog):
@@ -27,3 +27,18 @@ def test_log_lines_are_spaced_by_the_interval(caplog):
             progress.advance(1, mean_loss=1.0)
     assert progress.done == 10
     assert caplog.records == []
+
+
+def test_epoch_record_holds_speed_and_validation_and_is_logged(caplog):
+    caplog.set_level(logging.INFO, logger="movielens_sbr.model.progress")
+    record = epoch_record(2, 5, loss=1.5, seconds=4.0, n_events=100, validation={"recall@20": 0.3})
+    assert record == {
+        "epoch": 2,
+        "loss": 1.5,
+        "train_seconds": 4.0,
+        "events_per_second": 25.0,
+        "valid_recall@20": 0.3,
+    }
+    assert caplog.records[-1].getMessage() == (
+        "epoch 2/5: loss 1.5000, 25 events/s, 4.0 s, valid_recall@20 0.3000"
+    )

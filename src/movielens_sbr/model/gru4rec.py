@@ -38,7 +38,7 @@ from movielens_sbr.model.losses import (
     sampled_cross_entropy,
 )
 from movielens_sbr.model.optimizers import AdagradMomentum
-from movielens_sbr.model.progress import EpochProgress
+from movielens_sbr.model.progress import EpochProgress, epoch_record
 from movielens_sbr.params import EMBEDDINGS, LOSSES, OPTIMIZERS, ParameterError
 
 logger = logging.getLogger(__name__)
@@ -537,22 +537,7 @@ def _train_epoch(
     with EpochProgress(label, schedule.n_events) as progress:
         loss = trainer.run_epoch(schedule, config.steps_per_call, progress)
     seconds = time.perf_counter() - started
-    record = {
-        "epoch": epoch,
-        "loss": loss,
-        "train_seconds": seconds,
-        "events_per_second": schedule.n_events / seconds,
-    }
     model = trainer.network.to_step_model()
-    if validate is not None:
-        record.update({f"valid_{name}": value for name, value in validate(model).items()})
-    logger.info(
-        "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
-        epoch,
-        config.epochs,
-        loss,
-        record["events_per_second"],
-        seconds,
-        "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
-    )
+    validation = validate(model) if validate is not None else {}
+    record = epoch_record(epoch, config.epochs, loss, seconds, schedule.n_events, validation)
     return record, model

@@ -53,3 +53,26 @@ class EpochProgress:
                 (self.n_events - self.done) / rate,
             )
             self._last_log = now
+
+
+def epoch_record(
+    epoch: int, n_epochs: int, loss: float, seconds: float, n_events: int, validation: dict
+) -> dict:
+    """An epoch's history record (loss, time, speed and ``valid_*`` metrics), logged."""
+    record = {
+        "epoch": epoch,
+        "loss": loss,
+        "train_seconds": seconds,
+        "events_per_second": n_events / seconds,
+        **{f"valid_{name}": value for name, value in validation.items()},
+    }
+    logger.info(
+        "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
+        epoch,
+        n_epochs,
+        loss,
+        record["events_per_second"],
+        seconds,
+        "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
+    )
+    return record

@@ -45,7 +45,7 @@ from movielens_sbr.model.losses import (
     sampled_softmax_cross_entropy,
     sequence_binary_cross_entropy,
 )
-from movielens_sbr.model.progress import EpochProgress
+from movielens_sbr.model.progress import EpochProgress, epoch_record
 from movielens_sbr.params import SASREC_LOSSES, SASRecParams
 
 logger = logging.getLogger(__name__)
@@ -450,27 +450,12 @@ def train(
         started = time.perf_counter()
         loss = trainer.run_epoch(inputs, targets, rng, f"epoch {epoch}/{config.epochs}")
         seconds = time.perf_counter() - started
-        record = {
-            "epoch": epoch,
-            "loss": loss,
-            "train_seconds": seconds,
-            "events_per_second": n_events / seconds,
-        }
-        if validate is not None:
-            record.update({f"valid_{name}": value for name, value in validate(model).items()})
+        validation = validate(model) if validate is not None else {}
+        record = epoch_record(epoch, config.epochs, loss, seconds, n_events, validation)
         score = record[f"valid_{config.selection_metric}"] if validate is not None else epoch
         if score > best_score:
             best_score, best_epoch, best_weights = score, epoch, model.get_weights()
         history.append(record)
-        logger.info(
-            "epoch %d/%d: loss %.4f, %.0f events/s, %.1f s%s",
-            epoch,
-            config.epochs,
-            loss,
-            record["events_per_second"],
-            seconds,
-            "".join(f", {k} {v:.4f}" for k, v in record.items() if k.startswith("valid_")),
-        )
         if folder is not None:
             state = Checkpoint(
                 epoch,
