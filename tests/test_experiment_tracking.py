@@ -87,6 +87,11 @@ def test_kedro_run_is_an_mlflow_run_with_the_metrics_of_metrics_json(finished_pr
     assert params["training.epochs"] == "1"  # the runtime override
     assert params["training.layers"] == "[16]"
     assert params["evaluation.ks"] == "[1, 5, 10, 20]"
+    # Each logged model's configuration under its own method: no clash between the two.
+    assert "method" not in params
+    for method in ("gru4rec", "sasrec"):
+        saved = finished_project / "data/06_models" / f"{method}.keras"
+        assert params[f"{method}/kedro_version"] == sorted(p.name for p in saved.iterdir())[-1]
     assert run.data.tags["dataset"] == "ml-1m"
     assert run.data.tags["kedro.env"] == "local"
     assert {"git.commit", "git.dirty"} <= set(run.data.tags)

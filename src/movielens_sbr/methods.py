@@ -4,10 +4,10 @@ Parameter validation, the evaluation, the recommending pipeline, ``Recommender``
 the experiments and the tuning read the names from here, like RecBole's
 ``get_model(name)``. A method is one of two kinds:
 
-- *trained*: the pipeline ``section`` (``movielens_sbr.pipelines.<section>``) trains it
-  into the catalog dataset ``<name>_model`` with the parameter section ``section``
-  (conf/base/parameters_<section>.yml); ``build(model)`` turns the loaded model into a
-  scorer;
+- *trained*: the training pipeline (``pipelines/training``, registered as ``section``)
+  trains it through its ``setup`` module into the catalog dataset ``<name>_model`` with
+  the parameter section ``section`` (conf/base/parameters_<section>.yml); ``build(model)``
+  turns the loaded model into a scorer;
 - *fitted*: ``build(train, n_items, **options)`` fits it on the train sessions when it is
   evaluated or asked for recommendations, with its options from
   ``evaluation.baselines.<name>`` (conf/base/parameters_evaluation.yml gives every option;
@@ -68,8 +68,9 @@ class Method:
     # Keras answers.
     numpy_inference: str | None = None
     # A trained method's training setup: the module with ``model_config(params, seed)``,
-    # ``validator(valid, n_items, params)`` and ``train(train, n_items, config, validate)``
-    # (the tuning search trains through it).
+    # ``validator(valid, n_items, params)``, ``train_options(params)`` and
+    # ``train(train, n_items, config, validate, checkpoint_dir=, **train_options)`` (the
+    # training node and the tuning search train through it).
     setup: str | None = None
 
     @property

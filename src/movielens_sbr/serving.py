@@ -28,6 +28,9 @@ class RecommenderModel(mlflow.pyfunc.PythonModel):
 
         artifacts = context.artifacts
         config = context.model_config or {}
+        if "method" not in config and len(config) == 1:  # {method: {"kedro_version": ...}}
+            (method, config) = next(iter(config.items()))
+            config = {**config, "method": method}
         self.method = config.get("method") or default_method()
         model, weights = _read_model(artifacts["model"], self.method)
         self.recommender = Recommender(
@@ -88,6 +91,8 @@ def log_model(
         name="recommender",
         python_model=RecommenderModel(),
         artifacts=dict(zip(ARTIFACTS, (model_file, item_index_file, movies_file), strict=True)),
-        model_config={"kedro_version": kedro_version, "method": method},
+        # Keyed by the method: MLflow logs the config as parameters of the run too, and
+        # a run logs one model per trained method.
+        model_config={method: {"kedro_version": kedro_version}},
         pip_requirements=requirements,
     )

@@ -220,6 +220,12 @@ def validator(
     return validate
 
 
+def train_options(params: SASRecParams) -> dict:
+    """The arguments of ``train`` that come from the parameters but are not the model's
+    configuration: resuming."""
+    return {"resume": params.resume}
+
+
 def build_model(n_items: int, config: SASRecConfig) -> SASRec:
     """A built SASRec network with fresh weights (seeded by the global Keras seed)."""
     model = SASRec(

@@ -1,6 +1,7 @@
 """From validated training parameters to what ``train`` and ``tune`` take (no Kedro).
 
-Shared by the training and tuning pipelines and the benchmark scripts. TensorFlow is
+Shared by the training and tuning pipelines and the benchmark scripts; SASRec's module
+(``model/sasrec.py``) offers the same four functions. TensorFlow is
 imported only when a configuration or a validation is built.
 """
 
@@ -49,6 +50,14 @@ def validator(
         return predictions.metrics([k])
 
     return validate
+
+
+def train_options(config: TrainingParams) -> dict:
+    """The arguments of ``train`` that come from the parameters but are not the model's
+    configuration: resuming and the ``training.distribute`` strategy."""
+    from movielens_sbr.model.gru4rec import distribution_strategy
+
+    return {"resume": config.resume, "strategy": distribution_strategy(config.distribute)}
 
 
 def train(*args, **kwargs):

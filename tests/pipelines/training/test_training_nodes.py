@@ -1,4 +1,4 @@
-"""Training nodes."""
+"""Training nodes (one node for every trained method)."""
 
 import numpy as np
 import pytest
@@ -6,9 +6,14 @@ import pytest
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.training_setup import validator
 from movielens_sbr.params import base_section, validate_section
-from movielens_sbr.pipelines.training.nodes import plot_training_history, train_gru4rec
+from movielens_sbr.pipelines.training.nodes import plot_training_history, train_model
 
 TINY = base_section("training", epochs=2, layers=[8], embedding_dim=8, batch_size=4)
+TINY_SASREC = base_section("sasrec", epochs=2, max_len=8, hidden_size=8, batch_size=8, patience=5)
+
+
+def train_gru4rec(*args, **kwargs):
+    return train_model(*args, **kwargs, method="gru4rec")
 
 
 def test_train_node_returns_the_best_epochs_model_and_its_history(splits):
@@ -57,3 +62,28 @@ def test_train_node_writes_a_checkpoint_and_resumes_from_it(splits, tmp_path):
     assert resumed["epochs"] == history["epochs"]  # restored, not retrained: same timings too
     for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_same_node_trains_sasrec_from_its_own_section(splits, tmp_path):
+    train, valid, _test, item_index, _stats = splits
+    model, history = train_model(
+        train, valid, item_index, TINY_SASREC, 3, str(tmp_path), method="sasrec"
+    )
+    assert type(model).__name__ == "SASRec"
+    assert model.n_items == len(item_index) and model.max_len == 8
+    assert [epoch["epoch"] for epoch in history["epochs"]] == [1, 2]
+    recalls = [epoch["valid_recall@20"] for epoch in history["epochs"]]
+    assert history["best_epoch"] == 1 + int(np.argmax(recalls))
+    assert history["config"]["seed"] == 3 and history["config"]["max_len"] == 8
+    assert history["train_events"] == len(train)
+    assert (tmp_path / "last.npz").exists()
+    np.testing.assert_array_equal(
+        plot_training_history(history).axes[0].get_lines()[0].get_ydata(),
+        [epoch["loss"] for epoch in history["epochs"]],
+    )
+
+
+def test_a_section_that_does_not_fit_the_method_is_refused(splits):
+    train, valid, _test, item_index, _stats = splits
+    with pytest.raises(ValueError, match="sasrec"):
+        train_model(train, valid, item_index, TINY, 3, method="sasrec")

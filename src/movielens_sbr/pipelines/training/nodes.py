@@ -1,4 +1,4 @@
-"""Training nodes: splits -> a trained GRU4Rec step model and its history."""
+"""Training nodes: splits -> a trained model of a registered method and its history."""
 
 from __future__ import annotations
 
@@ -6,44 +6,46 @@ from typing import Any
 
 import pandas as pd
 
+from movielens_sbr import methods
 from movielens_sbr.data.session_arrays import SessionArrays
-from movielens_sbr.model.training_setup import model_config, validator
-from movielens_sbr.params import TrainingParams, validate_section
+from movielens_sbr.params import validate_section
 
-# TensorFlow and pyplot are imported inside the nodes that use them: Kedro imports
-# every pipeline to validate parameters whenever a session loads its context, and the
-# recommender (`movielens-sbr`) should not pay for them.
+# TensorFlow and pyplot are imported inside the nodes that use them (through the method's
+# training setup): Kedro imports every pipeline to validate parameters whenever a session
+# loads its context, and the recommender (`movielens-sbr`) should not pay for them.
 Figure = Any  # a matplotlib Figure
 
 
-def train_gru4rec(
+def train_model(
     train_sessions: pd.DataFrame,
     valid_sessions: pd.DataFrame,
     item_index: pd.DataFrame,
     params: dict,
     seed: int,
     checkpoint_dir: str | None = None,
+    *,
+    method: str,
 ) -> tuple[Any, dict]:
-    """Train on the train split, keep the epoch with the best validation metric: returns
-    the Keras step model and the history.
+    """Train ``method`` (a trained method of ``movielens_sbr.methods``) on the train split
+    with its parameter section ``params``, keeping the epoch with the best validation
+    metric: returns the model and the history.
 
-    Every epoch ends with a checkpoint in ``checkpoint_dir``; ``training.resume`` continues
-    from the last one.
+    Every epoch ends with a checkpoint in ``checkpoint_dir``; ``resume: true`` in the
+    section continues from the last one. Without a validation split (``valid_fraction:
+    0``) the last epoch is kept.
     """
-    from movielens_sbr.model.gru4rec import distribution_strategy, train
-
-    config: TrainingParams = validate_section("training", params)
+    trained = methods.get(method)
+    setup = trained.training_setup
+    config = validate_section(trained.section, params)
     n_items = len(item_index)
     valid = SessionArrays.from_frame(valid_sessions)
-    # Without a validation split (valid_fraction: 0) the last epoch is kept.
-    result = train(
+    result = setup.train(
         SessionArrays.from_frame(train_sessions),
         n_items,
-        model_config(config, seed),
-        validator(valid, n_items, config) if valid.n_sessions else None,
+        setup.model_config(config, seed),
+        setup.validator(valid, n_items, config) if valid.n_sessions else None,
         checkpoint_dir=checkpoint_dir,
-        resume=config.resume,
-        strategy=distribution_strategy(config.distribute),
+        **setup.train_options(config),
     )
     history = {
         "config": result.config,
@@ -54,8 +56,8 @@ def train_gru4rec(
     return result.model, history
 
 
-def plot_training_history(training_history: dict) -> Figure:
+def plot_training_history(history: dict) -> Figure:
     """Loss and validation metrics per epoch."""
     from movielens_sbr import plots
 
-    return plots.training_history(training_history["epochs"])
+    return plots.training_history(history["epochs"])
