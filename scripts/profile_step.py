@@ -8,7 +8,7 @@ catalogue the size of the shared data's (3,266 items, Zipf-like popularity), tim
 compiled chunks of steps, then traces a few chunks with ``tf.profiler`` and prints the
 time per step of each op type, largest first. TensorFlow runs independent ops side by
 side, so the op times of a step add up to more than its wall-clock time; read them as
-shares. Used to find what to speed up (docs/benchmarks.md, "Speed of the 256/128 step").
+shares. Used to find what to speed up (docs/benchmarks.md, changelog: the training speed-up).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from kedro.framework.session import KedroSession
 
-from conftest import TINY_SASREC, make_project_copy, write_archive
+from conftest import TINY_SASREC, make_project_copy, write_archive, write_dataset
 from movielens_sbr import methods
 from movielens_sbr.console import main
 from movielens_sbr.recommend import Recommender
@@ -422,3 +423,58 @@ def test_model_accepts_only_a_saved_version_name(project):
         line = _one_error_line(invoke(project, "recommend", "-m", "3", "--model", version), 1)
         # Refused as an unknown Kedro version or registry alias; never read from disk.
         assert "is not saved; complete versions" in line or "no alias" in line
+
+
+@pytest.fixture(scope="module")
+def clicks_project(tmp_path_factory) -> Path:
+    """A throw-away project trained under ``--env yoochoose`` on a tiny clicks file."""
+    root = tmp_path_factory.mktemp("clicks")
+    source = write_dataset(root / "input" / "yoochoose-data", "yoochoose")
+    params = {
+        **TINY,
+        "training": {**TINY["training"], "n_sample": 16},  # 40 items, not 2,048 negatives
+    }
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        path = make_project_copy(root / "project", source, monkeypatch)
+        with KedroSession.create(project_path=path, env="yoochoose", runtime_params=params) as s:
+            s.run(pipeline_names=["ingestion", "sessions", "training"])
+    return path
+
+
+def test_clicks_are_items_not_movies_in_the_output(clicks_project, project):
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(
+            main, ["--project", str(clicks_project), "--env", "yoochoose", *args]
+        )
+        assert result.exit_code in (0, 1), result.output
+        return result.output
+
+    test = pd.read_parquet(
+        latest(clicks_project / "data/yoochoose/05_model_input/test_sessions.parquet")
+    )
+    item = str(int(test["item"].iloc[0]))
+    warm = run("recommend", "--item", item, "-n", "3")
+    assert "(1 known items): item " in warm
+    cold = run("recommend", "--item", "987654", "-n", "3")
+    assert "cold start: no known item, so the most popular items" in cold
+    unknown = run("similar", "no such thing")
+    assert "no item matches 'no such thing'" in unknown
+    for output in (warm, cold, unknown):
+        assert not re.search(r"\bmovies?\b", output), output
+    # The same lines for MovieLens still say movies.
+    movies = invoke(project, "recommend", "--movie", "987654", "-n", "3").output
+    assert "(0 known movies)" in movies and "no known movie, so the most popular movies" in movies
+
+
+def test_help_imports_neither_pandas_nor_tensorflow():
+    code = (
+        "import sys\n"
+        "from movielens_sbr.console import main\n"
+        "main(['recommend', '--help'], standalone_mode=False)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'kedro') if m in sys.modules),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "--item" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"

@@ -1,5 +1,9 @@
 """``movielens-sbr``: next movies for a session or a user, similar movies, batch scoring.
 
+Its output names items as the project's dataset does (``Recommender.item_noun``: movies for
+MovieLens, items for YOOCHOOSE clicks); the help, printed before any project is read, says
+both.
+
 (Not ``cli.py``: Kedro reserves ``<package>/cli.py`` for project commands of ``kedro``.)
 
 Run inside the Kedro project after ``kedro run`` (or pass ``--project PATH``). Kedro and
@@ -17,6 +21,7 @@ import click
 from movielens_sbr import methods
 
 METHOD_HELP = "Default: recommending.method of the configuration. " + methods.help_text() + "."
+GENRE_HELP = "Only movies (items) of this genre (repeat)."
 
 
 class _AsciiInt(click.ParamType):
@@ -52,7 +57,12 @@ def _movie_query(text: str) -> int | str:
 
 # Every command takes -n the same way: a whole number of at least 1.
 n_option = click.option(
-    "-n", "n", type=_AsciiInt(minimum=1), default=10, show_default=True, help="How many movies."
+    "-n",
+    "n",
+    type=_AsciiInt(minimum=1),
+    default=10,
+    show_default=True,
+    help="How many movies (items) to return.",
 )
 
 
@@ -145,17 +155,19 @@ def _print_table(table) -> None:
 @click.option("--env", default=None, help="Kedro configuration environment.")
 @click.pass_context
 def main(ctx: click.Context, project: Path, env: str | None) -> None:
-    """Session-based movie recommendations from the trained GRU4Rec model."""
+    """Session-based recommendations (next movies, or next items for click data) from the
+    trained models."""
     ctx.obj = {"project": project, "env": env}
 
 
 @main.command()
 @click.option(
     "--movie",
+    "--item",
     "-m",
     "movies",
     multiple=True,
-    help="A watched movie, id or title, in watch order (repeat).",
+    help="A watched movie (or clicked item), id or title, in order (repeat).",
 )
 @click.option(
     "--user", type=_AsciiInt(minimum=1), default=None, help="Use this user's most recent session."
@@ -164,16 +176,16 @@ def main(ctx: click.Context, project: Path, env: str | None) -> None:
 @click.option(
     "--exclude-seen/--include-seen",
     default=None,
-    help="Leave out movies already watched (the session; with --user, all earlier ones). "
+    help="Leave out the session's movies (items; with --user, all earlier ones too). "
     "Default: recommending.exclude_seen of the configuration.",
 )
 @MODEL_OPTION
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
-@click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
+@click.option("--genre", "genres", multiple=True, help=GENRE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json) -> None:
-    """Top N next movies after the session given by --movie or --user.
+    """Top N next movies (items) after the session given by --movie or --user.
 
     Without any known movie, the most popular ones (within --genre) are returned and the
     output says so (cold start). Movies the model does not know are reported and ignored.
@@ -206,12 +218,13 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
     shown = [str(recommender.titles.get(i, i)) for i in result.session[-5:]]
     more = len(result.session) - len(shown)
     session = (f"... {more} earlier, then " if more else "") + " | ".join(shown)
-    click.echo(f"{who} ({len(result.session)} known movies): {session or '-'}")
+    noun = recommender.item_noun
+    click.echo(f"{who} ({len(result.session)} known {noun}s): {session or '-'}")
     if result.ignored:
         click.echo(f"ignored (not known to the model): {', '.join(map(str, result.ignored))}")
     if result.cold_start:
         within = f" within {', '.join(result.genres)}" if result.genres else ""
-        click.echo(f"cold start: no known movie, so the most popular movies{within}")
+        click.echo(f"cold start: no known {noun}, so the most popular {noun}s{within}")
     click.echo(f"method {result.method}, {_model_line(recommender)}")
     _print_table(result.table)
 
@@ -233,7 +246,7 @@ def recommend(ctx, movies, user, n, exclude_seen, model, method, genres, as_json
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def similar(ctx, movie, n, method, model, as_json) -> None:
-    """Movies most similar to MOVIE (an id or a title)."""
+    """Movies (items) most similar to MOVIE (an id or a title)."""
     recommender = _load(ctx, model, None if method == methods.EMBEDDING else method)
     query = _movie_query(movie)
     result = _fail_cleanly(recommender.similar, query, n, method=method)
@@ -254,12 +267,12 @@ def similar(ctx, movie, n, method, model, as_json) -> None:
 @click.option(
     "--exclude-seen/--include-seen",
     default=None,
-    help="Leave out each session's movies. Default: recommending.exclude_seen of the "
+    help="Leave out each session's movies (items). Default: recommending.exclude_seen of the "
     "configuration.",
 )
 @MODEL_OPTION
 @click.option("--method", type=click.Choice(methods.names()), default=None, help=METHOD_HELP)
-@click.option("--genre", "genres", multiple=True, help="Only movies of this genre (repeat).")
+@click.option("--genre", "genres", multiple=True, help=GENRE_HELP)
 @click.pass_context
 def batch(ctx, sessions, output, n, exclude_seen, model, method, genres) -> None:
     """Top N for every session of SESSIONS (Parquet: session_id, item[, timestamp]) to OUTPUT.

@@ -137,6 +137,15 @@ def _lazy(value):
     return lambda: value
 
 
+def _item_noun(params: dict) -> str:
+    """What the configured dataset calls an item ("movie"; "item" for YOOCHOOSE clicks)."""
+    from movielens_sbr.data.movielens import DATASETS, DEFAULT_DATASET
+
+    name = (params.get("ingestion") or {}).get("dataset") or DEFAULT_DATASET
+    spec = DATASETS.get(name)
+    return spec.item_noun if spec is not None else "item"
+
+
 class Recommender:
     """Recommends next movies and similar movies from a trained model and the catalogue.
 
@@ -164,6 +173,7 @@ class Recommender:
         default_method: str | None = None,
         registered: Any = None,
         exclude_seen: bool = True,
+        item_noun: str = "movie",
     ):
         index = item_index.sort_values("item_idx")
         if not np.array_equal(index["item_idx"].to_numpy(), np.arange(len(index))):
@@ -180,6 +190,9 @@ class Recommender:
         # Whether a request leaves out the session's items when it does not say
         # (recommending.exclude_seen: false for clicks, where an item can come again).
         self.exclude_seen = exclude_seen
+        # What the output calls an item: "movie", or "item" for clicks (the dataset's
+        # ``item_noun``, movielens_sbr.data.movielens.DATASETS).
+        self.item_noun = item_noun
         self.model_version = model_version
         self.registered = registered  # model_registry.ModelChoice, when the registry chose
         self.item_of_idx = index["item"].to_numpy().astype(np.int64)
@@ -229,7 +242,7 @@ class Recommender:
         """Forgiving title lookup (``titles.TitleIndex``), built on first use: requests by
         id do not need it."""
         if self._title_index is None:
-            self._title_index = TitleIndex(self.movies.reset_index())
+            self._title_index = TitleIndex(self.movies.reset_index(), noun=self.item_noun)
         return self._title_index
 
     @property
@@ -326,6 +339,7 @@ class Recommender:
             default_method=default_method,
             registered=registered,
             exclude_seen=bool((params.get("recommending") or {}).get("exclude_seen", True)),
+            item_noun=_item_noun(params),
         )
 
     def model_info(self) -> dict[str, Any]:

@@ -79,9 +79,13 @@ def normalize(text: str) -> str:
 
 
 class TitleIndex:
-    """Looks movie ids up by title (``movies`` has columns ``item``, ``title``)."""
+    """Looks movie ids up by title (``movies`` has columns ``item``, ``title``).
 
-    def __init__(self, movies: pd.DataFrame):
+    ``noun`` is what the messages call an item: "movie", or "item" for clicked items.
+    """
+
+    def __init__(self, movies: pd.DataFrame, noun: str = "movie"):
+        self.noun = noun
         self.items = movies["item"].to_numpy()
         self.titles = movies["title"].to_numpy()
         parts = [split_title(t) for t in self.titles]  # once per movie, ~4k
@@ -132,11 +136,13 @@ class TitleIndex:
                 return int(self.items[next(iter(in_year))])
             if len(in_year) > 1:
                 raise AmbiguousTitleError(
-                    f"{query!r} matches {len(in_year)} movies (add the year or use an id)",
+                    f"{query!r} matches {len(in_year)} {self.noun}s (add the year or use an id)",
                     query,
                     self._pairs(in_year),
                 )
-            raise UnknownTitleError(f"no movie {query!r} from {year}", query, self._pairs(rows))
+            raise UnknownTitleError(
+                f"no {self.noun} {query!r} from {year}", query, self._pairs(rows)
+            )
         # A unique start of a title, at a word boundary: "Star Wars Episode IV".
         rows = {
             r
@@ -173,4 +179,4 @@ class TitleIndex:
             if row not in rows and (year is None or self.years[row] == year):
                 rows.append(row)
         candidates = [(int(self.items[r]), str(self.titles[r])) for r in rows[:N_CANDIDATES]]
-        raise UnknownTitleError(f"no movie matches {query!r}", query, candidates)
+        raise UnknownTitleError(f"no {self.noun} matches {query!r}", query, candidates)

@@ -73,6 +73,9 @@ class DatasetSpec:
     half_stars: bool = False  # ratings in steps of 0.5 (float32) instead of 1..5 (int8)
     streamed: bool = False  # ratings parsed in batches from the member, never read whole
     how_to_get: str = ""
+    # What a user calls one of its items, in the output and messages of the
+    # ``movielens-sbr`` CLI: "movie" for MovieLens, "item" for YOOCHOOSE's clicked items.
+    item_noun: str = "movie"
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -147,6 +150,7 @@ DATASETS: dict[str, DatasetSpec] = {
                 "(7z x yoochoose-data.7z) and point "
                 f"{ARCHIVE_ENV_VAR} at the folder or at yoochoose-clicks.dat"
             ),
+            item_noun="item",
         ),
     )
 }
