@@ -24,14 +24,14 @@ def trained():
     """Splits, movies and a GRU4Rec trained for one epoch (once for this module)."""
     from movielens_sbr.data.dat_format import parse_movies, parse_ratings
     from movielens_sbr.pipelines.sessions.nodes import build_session_events, split_sessions
-    from movielens_sbr.pipelines.training.nodes import train_model
+    from movielens_sbr.pipelines.training.nodes import ModelTrainer
 
     ratings = parse_ratings(("\n".join(make_ratings_lines(n_users=80)) + "\n").encode())
     movies = parse_movies(("\n".join(make_movies_lines()) + "\n").encode("latin-1"))
     events, log = build_session_events(ratings, SESSIONS_PARAMS, seed=1)
     train, valid, test, item_index, _ = split_sessions(events, log, SESSIONS_PARAMS)
     params = base_section("training", epochs=1, layers=[8], batch_size=4, embedding="constrained")
-    model, _ = train_model(train, valid, item_index, params, seed=0, method="gru4rec")
+    model, _ = ModelTrainer("gru4rec").train(train, valid, item_index, params, seed=0)
     return {
         "model": model,
         "train": train,

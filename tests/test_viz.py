@@ -192,7 +192,7 @@ def test_node_details_and_dataset_previews(viz: str):
             assert response.status == 200, node["name"]
 
     train = get_json(f"{viz}/api/nodes/{nodes['train_gru4rec']['id']}")
-    assert "def train_model" in train["code"]
+    assert "def train(" in train["code"] and "setup.train(" in train["code"]
     assert train["inputs"] and train["outputs"]
 
     ratings = get_json(f"{viz}/api/nodes/{nodes['ratings']['id']}")

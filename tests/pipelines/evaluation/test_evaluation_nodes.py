@@ -12,7 +12,7 @@ from movielens_sbr.pipelines.evaluation.nodes import (
     recommend_examples,
     write_report,
 )
-from movielens_sbr.pipelines.training.nodes import train_model
+from movielens_sbr.pipelines.training.nodes import ModelTrainer
 
 PARAMS = base_section(
     "evaluation",
@@ -28,7 +28,7 @@ PARAMS = base_section(
 def test_evaluation_outputs(splits, movies):
     train, valid, test, item_index, statistics = splits
     tiny = base_section("training", epochs=1, layers=[8], batch_size=4)
-    model, _ = train_model(train, valid, item_index, tiny, seed=0, method="gru4rec")
+    model, _ = ModelTrainer("gru4rec").train(train, valid, item_index, tiny, seed=0)
     archive = {"source": "x.zip", "md5": "m"}
     from movielens_sbr.model.sasrec import build_model
     from movielens_sbr.model.sasrec import model_config as sasrec_config

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
 import keras
@@ -21,11 +20,10 @@ from movielens_sbr.pipelines import evaluation, experiments, sessions, training_
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def function(func):
-    """The function a node calls, with what a partial binds."""
-    if isinstance(func, partial):
-        return (func.func, tuple(sorted(func.keywords.items())))
-    return func
+def function(func) -> tuple:
+    """What a node calls: a function, or a method and the (equal, not identical) object
+    it is bound to."""
+    return getattr(func, "__func__", func), getattr(func, "__self__", None)
 
 
 def test_every_variant_wraps_the_real_pipelines_in_its_namespace():
@@ -42,7 +40,7 @@ def test_every_variant_wraps_the_real_pipelines_in_its_namespace():
         if "sessions" in sections:
             base += sessions.create_pipeline()
         # The same functions as the default pipelines, not copies of them (a training
-        # node is train_model bound to its method).
+        # node is the train method of its method's ModelTrainer).
         assert {function(n.func) for n in base.nodes} <= {function(n.func) for n in nodes}
         inputs = {i for n in nodes for i in n.inputs}
         outputs = {o for n in nodes for o in n.outputs}

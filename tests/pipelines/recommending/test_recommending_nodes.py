@@ -4,7 +4,7 @@ import pytest
 
 from movielens_sbr.params import ParameterError, base_section
 from movielens_sbr.pipelines.recommending.nodes import recommend_batch
-from movielens_sbr.pipelines.training.nodes import train_model
+from movielens_sbr.pipelines.training.nodes import ModelTrainer
 from movielens_sbr.recommend import Recommender
 
 TINY = base_section("training", epochs=1, layers=[8], batch_size=4)
@@ -13,7 +13,7 @@ EVALUATION = base_section("evaluation")
 
 def test_batch_node_gives_top_n_per_session_like_the_api(splits, movies):
     train, valid, test, item_index, _ = splits
-    model, _ = train_model(train, valid, item_index, TINY, seed=0, method="gru4rec")
+    model, _ = ModelTrainer("gru4rec").train(train, valid, item_index, TINY, seed=0)
     params = {"n": 3, "exclude_seen": True, "method": "gru4rec", "genres": []}
     table = recommend_batch(
         item_index, movies, train, test, params, EVALUATION, 0, gru4rec_model=model
@@ -46,7 +46,7 @@ def test_batch_node_gives_top_n_per_session_like_the_api(splits, movies):
 
 def test_batch_baseline_is_fitted_with_the_evaluation_options_and_seed(splits, movies):
     train, valid, test, item_index, _ = splits
-    model, _ = train_model(train, valid, item_index, TINY, seed=0, method="gru4rec")
+    model, _ = ModelTrainer("gru4rec").train(train, valid, item_index, TINY, seed=0)
     options = {"als": {"factors": 4, "regularization": 0.1, "alpha": 1.0, "iterations": 3}}
     evaluation = {**EVALUATION, "baselines": {**EVALUATION["baselines"], **options}}
     params = {"n": 3, "exclude_seen": True, "method": "als", "genres": []}

@@ -6,14 +6,14 @@ import pytest
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.training_setup import validator
 from movielens_sbr.params import base_section, validate_section
-from movielens_sbr.pipelines.training.nodes import plot_training_history, train_model
+from movielens_sbr.pipelines.training.nodes import ModelTrainer, plot_training_history
 
 TINY = base_section("training", epochs=2, layers=[8], embedding_dim=8, batch_size=4)
 TINY_SASREC = base_section("sasrec", epochs=2, max_len=8, hidden_size=8, batch_size=8, patience=5)
 
 
 def train_gru4rec(*args, **kwargs):
-    return train_model(*args, **kwargs, method="gru4rec")
+    return ModelTrainer("gru4rec").train(*args, **kwargs)
 
 
 def test_train_node_returns_the_best_epochs_model_and_its_history(splits):
@@ -66,8 +66,8 @@ def test_train_node_writes_a_checkpoint_and_resumes_from_it(splits, tmp_path):
 
 def test_the_same_node_trains_sasrec_from_its_own_section(splits, tmp_path):
     train, valid, _test, item_index, _stats = splits
-    model, history = train_model(
-        train, valid, item_index, TINY_SASREC, 3, str(tmp_path), method="sasrec"
+    model, history = ModelTrainer("sasrec").train(
+        train, valid, item_index, TINY_SASREC, 3, str(tmp_path)
     )
     assert type(model).__name__ == "SASRec"
     assert model.n_items == len(item_index) and model.max_len == 8
@@ -86,4 +86,4 @@ def test_the_same_node_trains_sasrec_from_its_own_section(splits, tmp_path):
 def test_a_section_that_does_not_fit_the_method_is_refused(splits):
     train, valid, _test, item_index, _stats = splits
     with pytest.raises(ValueError, match="sasrec"):
-        train_model(train, valid, item_index, TINY, 3, method="sasrec")
+        ModelTrainer("sasrec").train(train, valid, item_index, TINY, 3)

@@ -7,23 +7,19 @@ parameter section (``training``, ``sasrec``), so that ``kedro run --pipelines sa
 trains SASRec alone and the ``experiments`` variants vary one method at a time.
 """
 
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Node, Pipeline
 
 from movielens_sbr import methods
-from movielens_sbr.pipelines.training.nodes import plot_training_history, train_model
+from movielens_sbr.pipelines.training.nodes import ModelTrainer, plot_training_history
 
 
 def create_pipeline(method: str = "gru4rec", **kwargs) -> Pipeline:
     trained = methods.get(method)
-    # A named partial: kedro-viz shows train_model's code for every method's node.
-    train = update_wrapper(partial(train_model, method=trained.name), train_model)
     history = trained.history_dataset
     return Pipeline(
         [
             Node(
-                train,
+                ModelTrainer(trained.name).train,
                 [
                     "train_sessions",
                     "valid_sessions",
