@@ -107,6 +107,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--checkpoint", type=Path, default=None, help="score only, no training")
+    parser.add_argument(
+        "--exclude-seen",
+        choices=["true", "false", "both"],
+        default="both",
+        help="score with seen items excluded, kept, or both",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     pl.seed_everything(args.seed)
@@ -181,7 +187,8 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": args.threads,
     }
-    for exclude_seen in (True, False):
+    protocols = {"true": (True,), "false": (False,), "both": (True, False)}[args.exclude_seen]
+    for exclude_seen in protocols:
         started = time.time()
         predictions = evaluate(
             ReferenceScorer(module.model, args.max_length),
