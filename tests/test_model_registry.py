@@ -155,7 +155,10 @@ def test_every_trained_method_gets_its_registered_model_and_champion(tmp_path: P
     from movielens_sbr.recommend import Recommender
 
     twin = dataclasses.replace(
-        methods.get("gru4rec"), name="twin", factory="test_model_registry:twin_scorer"
+        methods.get("gru4rec"),
+        name="twin",
+        factory="test_model_registry:twin_scorer",
+        section="twin",  # every trained method has a section (and training pipeline) of its own
     )
     monkeypatch.setitem(methods._REGISTRY, "twin", twin)
     archive = write_archive(tmp_path / "input" / "ml-1m.zip")
@@ -165,10 +168,14 @@ def test_every_trained_method_gets_its_registered_model_and_champion(tmp_path: P
     entry["filepath"] = entry["filepath"].replace("gru4rec.keras", "twin.keras")
     with catalog_file.open("a") as catalog:
         catalog.write("\n" + yaml.safe_dump({"twin_model": entry}))
+    training = yaml.safe_load((project / "conf/base/parameters_training.yml").read_text())
+    (project / "conf/base/parameters_twin.yml").write_text(
+        yaml.safe_dump({"twin": training["training"]})
+    )
 
-    # Train every trained method; the twin's model is a copy of GRU4Rec's, saved as the
-    # same complete run.
-    sections = dict.fromkeys(method.section for method in methods.trained())
+    # Train every other trained method; the twin's model is a copy of GRU4Rec's, saved as
+    # the same complete run.
+    sections = [method.section for method in methods.trained() if method.name != "twin"]
     for pipeline in ("ingestion", "sessions", *sections):
         run(project, pipeline, TINY_RUN_PARAMS)
     (trained,) = (project / "data/06_models/gru4rec.keras").iterdir()
