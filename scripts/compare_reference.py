@@ -11,7 +11,7 @@ implementation (``scripts/reference_sasrec.py`` runs one).
 ``compare`` scores every trained model of the latest run on its test split with the
 evaluation's parameters (conf/base/parameters_evaluation.yml), adds each reference's
 predictions on the same split, scored by ``movielens_sbr.evaluation.evaluator.evaluate``
-and saved with ``np.savez(path, session=, position=, greater=, equal=)``, and prints the
+and saved with ``Predictions.save``, and prints the
 metrics with bootstrap intervals and every trained model minus every reference (paired,
 the same resamples). The JSON lands in data/08_reporting/benchmarks/reference_<UTC>.json.
 """
@@ -47,11 +47,6 @@ def export_splits(catalog, out: Path) -> None:
     print(f"splits written to {out}")
 
 
-def load_predictions(path: str) -> Predictions:
-    with np.load(path) as data:
-        return Predictions(data["session"], data["position"], data["greater"], data["equal"])
-
-
 def compare(catalog, params: dict, references: list[str], env: str | None) -> dict:
     evaluation = params["evaluation"]
     test = SessionArrays.from_frame(catalog.load("test_sessions"))
@@ -67,7 +62,7 @@ def compare(catalog, params: dict, references: list[str], env: str | None) -> di
     )
     for reference in references:
         name, path = reference.split("=", 1)
-        predictions = load_predictions(path)
+        predictions = Predictions.load(path)
         if len(predictions.greater) != len(runs[0].predictions.greater):
             raise SystemExit(
                 f"{path} holds {len(predictions.greater):,} predictions; the test split "

@@ -202,13 +202,7 @@ def main() -> None:
             "predictions": len(predictions.greater),
             "eval_s": time.time() - started,
         }
-        np.savez_compressed(
-            args.out / f"test_predictions_{key}.npz",
-            session=predictions.session,
-            position=predictions.position,
-            greater=predictions.greater,
-            equal=predictions.equal,
-        )
+        predictions.save(args.out / f"test_predictions_{key}.npz")
     (args.out / "result.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from movielens_sbr import methods
 from movielens_sbr.data.session_arrays import SessionArrays
-from movielens_sbr.evaluation.evaluator import evaluate
+from movielens_sbr.evaluation.evaluator import Predictions, evaluate
 from movielens_sbr.kedro_project import project_catalog
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "compare_reference.py"
@@ -48,13 +48,7 @@ def test_a_reference_equal_to_gru4rec_differs_from_it_by_zero(finished_project, 
         exclude_seen=params["evaluation"]["exclude_seen"],
     )
     path = tmp_path / "same.npz"
-    np.savez(
-        path,
-        session=predictions.session,
-        position=predictions.position,
-        greater=predictions.greater,
-        equal=predictions.equal,
-    )
+    predictions.save(path)
     done = run_script(finished_project, "compare", f"copy={path}")
     assert done.returncode == 0, done.stderr
     written = finished_project / done.stdout.strip().splitlines()[-1].removeprefix("written ")
@@ -68,7 +62,7 @@ def test_a_reference_equal_to_gru4rec_differs_from_it_by_zero(finished_project, 
 
 def test_predictions_of_another_split_are_refused(finished_project: Path, tmp_path: Path):
     path = tmp_path / "short.npz"
-    np.savez(path, session=[0], position=[0], greater=[0], equal=[0])
+    Predictions(*(np.zeros(1, dtype=np.int64),) * 4).save(path)
     done = run_script(finished_project, "compare", f"other={path}")
     assert done.returncode != 0
     assert "1 predictions" in done.stderr and "export the splits" in done.stderr

@@ -257,3 +257,14 @@ def test_top_k_lists_are_kept_per_prediction_without_seen_items():
         ).top
         is None
     )
+
+
+def test_predictions_saved_and_loaded_are_the_same(tmp_path):
+    saved = Predictions(
+        np.array([0, 0, 1]), np.array([1, 2, 1]), np.array([3, 0, 7]), np.array([0, 2, 1])
+    )
+    saved.save(tmp_path / "ranks.npz")
+    loaded = Predictions.load(tmp_path / "ranks.npz")
+    for field in ("session", "position", "greater", "equal"):
+        np.testing.assert_array_equal(getattr(loaded, field), getattr(saved, field))
+    assert loaded.metrics([1, 5]) == saved.metrics([1, 5])

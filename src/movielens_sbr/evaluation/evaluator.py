@@ -41,6 +41,23 @@ class Predictions:
     def metrics(self, ks: list[int], ties: str = "pessimistic") -> dict[str, float]:
         return ranking_metrics(self.greater, self.equal, ks, ties)
 
+    def save(self, path) -> None:
+        """The ranks (not the top lists) as an ``.npz`` file, e.g. an external
+        implementation's predictions for ``scripts/compare_reference.py``."""
+        np.savez_compressed(
+            path,
+            session=self.session,
+            position=self.position,
+            greater=self.greater,
+            equal=self.equal,
+        )
+
+    @classmethod
+    def load(cls, path) -> Predictions:
+        """Predictions written by ``save``."""
+        with np.load(path, allow_pickle=False) as stored:
+            return cls(stored["session"], stored["position"], stored["greater"], stored["equal"])
+
 
 # Bytes per (session, item) alive during one step: the scorer's float32 scores (and, for
 # TensorFlow, its own output buffer), the masked copy, the seen mask and the two
