@@ -137,3 +137,10 @@ def test_cli_method_choices_and_help_are_the_registry():
         assert f"{method.name}: {method.help}" in shown
     refused = CliRunner().invoke(main, ["recommend", "--method", "gru5rec"])
     assert refused.exit_code == 2 and "gru5rec" in refused.output
+
+
+def test_every_trained_method_has_a_section_of_its_own():
+    # The section names the method's training pipeline and its `<section>_history`
+    # dataset: two methods sharing one would write the same history twice.
+    sections = [method.section for method in methods.trained()]
+    assert len(set(sections)) == len(sections), sections
