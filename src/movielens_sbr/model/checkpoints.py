@@ -45,6 +45,38 @@ class Checkpoint:
     best_weights: list[np.ndarray] | None = field(default=None)
 
 
+@dataclass
+class BestEpoch:
+    """The best epoch so far of a training loop (GRU4Rec, SASRec): its score on the
+    selection metric, its number and its weights; 0 before the first epoch."""
+
+    score: float = -np.inf
+    epoch: int = 0
+    weights: list[np.ndarray] | None = None
+
+    @classmethod
+    def resumed(cls, saved: Checkpoint | None) -> BestEpoch:
+        """The best epoch a checkpoint recorded, or none yet."""
+        if saved is None:
+            return cls()
+        return cls(saved.best_score, saved.best_epoch, saved.best_weights)
+
+    def update(self, epoch: int, record: dict, metric: str | None, get_weights) -> None:
+        """Keep ``epoch`` when its ``valid_<metric>`` beats the best so far; without
+        validation (``metric`` None) every epoch beats the one before, so the last is kept."""
+        score = record[f"valid_{metric}"] if metric is not None else epoch
+        if score > self.score:
+            self.score, self.epoch, self.weights = score, epoch, get_weights()
+
+    def checkpoint(
+        self, epoch: int, history: list[dict], rng_state: dict, network, optimizer
+    ) -> Checkpoint:
+        """The checkpoint after ``epoch`` with this best epoch."""
+        return Checkpoint(
+            epoch, history, self.score, self.epoch, rng_state, network, optimizer, self.weights
+        )
+
+
 def fingerprint(sessions: SessionArrays, n_items: int) -> str:
     """A short digest of the training data (item ids, session offsets, catalogue size)."""
     digest = hashlib.sha256(str(n_items).encode())

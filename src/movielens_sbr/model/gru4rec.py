@@ -24,7 +24,7 @@ import tensorflow as tf
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.batching import LaneSchedule, lane_schedule
 from movielens_sbr.model.checkpoints import (
-    Checkpoint,
+    BestEpoch,
     fingerprint,
     load_checkpoint,
     save_checkpoint,
@@ -486,40 +486,29 @@ def train(
     data = fingerprint(train_sessions, n_items) if folder is not None else ""
     saved = load_checkpoint(folder, asdict(config), data) if resume else None
     history: list[dict] = []
-    best_score, best_epoch, best_weights = -np.inf, 0, None
     if saved is not None:
         trainer.restore(saved.network, saved.optimizer)
         rng.bit_generator.state = saved.rng_state
         history = saved.history
-        best_score, best_epoch = saved.best_score, saved.best_epoch
-        best_weights = saved.best_weights
+    best = BestEpoch.resumed(saved)
     for epoch in range(saved.epoch + 1 if saved is not None else 1, config.epochs + 1):
         record, model = _train_epoch(trainer, train_sessions, rng, epoch, validate)
-        # Without validation every epoch beats the one before, so the last one is kept.
-        score = record[f"valid_{config.selection_metric}"] if validate is not None else epoch
-        if score > best_score:
-            best_score, best_epoch, best_weights = score, epoch, model.get_weights()
+        metric = config.selection_metric if validate is not None else None
+        best.update(epoch, record, metric, model.get_weights)
         history.append(record)
         if folder is not None and trainer.writes_checkpoints:
-            state = Checkpoint(
-                epoch,
-                history,
-                best_score,
-                best_epoch,
-                rng.bit_generator.state,
-                *trainer.values(),
-                best_weights,
-            )
+            state = best.checkpoint(epoch, history, rng.bit_generator.state, *trainer.values())
             save_checkpoint(folder, state, asdict(config), data)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
     best_model = build_step_model(n_items, config)
+    best_weights = best.weights
     if best_weights is None:  # resumed after the last epoch without a best: keep the last
         best_weights = network.to_step_model().get_weights()
     best_model.set_weights(best_weights)
     if strategy is not None:  # every worker logs it: the same digest means the same model
         logger.info("Trained weights: sha256 %s", weights_digest(best_weights))
-    return TrainingResult(best_model, history, best_epoch, asdict(config))
+    return TrainingResult(best_model, history, best.epoch, asdict(config))
 
 
 def _train_epoch(

@@ -34,7 +34,7 @@ from keras import ops
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.evaluation.evaluator import evaluate
 from movielens_sbr.model.checkpoints import (
-    Checkpoint,
+    BestEpoch,
     fingerprint,
     load_checkpoint,
     save_checkpoint,
@@ -431,7 +431,6 @@ def train(
     checked = {k: v for k, v in asdict(config).items() if k != "patience"}
     saved = load_checkpoint(folder, checked, data, "sasrec") if resume else None
     history: list[dict] = []
-    best_score, best_epoch, best_weights = -np.inf, 0, None
     if saved is not None:
         # model.variables holds the dropout seed states too: a resumed run draws the same.
         for variable, value in zip(model.variables, saved.network, strict=True):
@@ -440,17 +439,13 @@ def train(
             variable.assign(value)
         rng.bit_generator.state = saved.rng_state
         history = saved.history
-        best_score, best_epoch, best_weights = (
-            saved.best_score,
-            saved.best_epoch,
-            saved.best_weights,
-        )
+    best = BestEpoch.resumed(saved)
     for epoch in range(saved.epoch + 1 if saved is not None else 1, config.epochs + 1):
-        if validate is not None and epoch - best_epoch > config.patience:
+        if validate is not None and epoch - best.epoch > config.patience:
             logger.info(
                 "No better %s for %d epochs: stopping",
                 config.selection_metric,
-                epoch - 1 - best_epoch,
+                epoch - 1 - best.epoch,
             )
             break
         started = time.perf_counter()
@@ -458,24 +453,20 @@ def train(
         seconds = time.perf_counter() - started
         validation = validate(model) if validate is not None else {}
         record = epoch_record(epoch, config.epochs, loss, seconds, n_events, validation)
-        score = record[f"valid_{config.selection_metric}"] if validate is not None else epoch
-        if score > best_score:
-            best_score, best_epoch, best_weights = score, epoch, model.get_weights()
+        metric = config.selection_metric if validate is not None else None
+        best.update(epoch, record, metric, model.get_weights)
         history.append(record)
         if folder is not None:
-            state = Checkpoint(
+            state = best.checkpoint(
                 epoch,
                 history,
-                best_score,
-                best_epoch,
                 rng.bit_generator.state,
                 [np.asarray(v) for v in model.variables],
                 [np.asarray(v) for v in trainer.optimizer.variables],
-                best_weights,
             )
             save_checkpoint(folder, state, checked, data)
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
     best_model = build_model(n_items, config)
-    best_model.set_weights(best_weights if best_weights is not None else model.get_weights())
-    return TrainingResult(best_model, history, best_epoch, asdict(config))
+    best_model.set_weights(best.weights if best.weights is not None else model.get_weights())
+    return TrainingResult(best_model, history, best.epoch, asdict(config))
