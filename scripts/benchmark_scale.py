@@ -13,8 +13,9 @@ inputs loaded from Parquet and its libraries imported, as a Kedro node would hav
 - ``ingest``: ratings.csv and movies.csv of the zip -> the ``ratings`` and ``movies`` frames;
 - ``sessions``: order + sessionise, cleanse, time split, item index (conf/base parameters);
 - ``train``: the lane schedule of one epoch, then ``--train-steps`` compiled training steps
-  after two warm-up chunks (tracing), with ``training.loss=sampled_cross_entropy`` and
-  ``n_sample=2048``; one epoch is extrapolated as schedule time + epoch steps x time per step;
+  after two warm-up chunks (tracing), with the training settings of ``conf/ml-32m``
+  (sampled cross-entropy over 2,048 negatives, sparse optimiser updates); one epoch is
+  extrapolated as schedule time + epoch steps x time per step;
   with ``--replicas 2`` under ``MirroredStrategy`` over the CPU split into two logical devices;
 - ``evaluate``: GRU4Rec ranking every item on a seeded sample of test sessions holding
   ``--eval-predictions`` predictions, in batches capped by the evaluator's memory budget,
@@ -54,7 +55,19 @@ CONF = ROOT / "conf" / "base"
 RESULTS = ROOT / "data" / "08_reporting" / "benchmarks" / "scale.json"
 WORK = ROOT / "data" / "02_intermediate" / "scale"
 STEPS = ("generate", "ingest", "sessions", "train", "evaluate", "baselines")
-DEFAULT_OVERRIDES = ["training.loss=sampled_cross_entropy", "training.n_sample=2048"]
+# The training settings of the ML-32M environment (sampled loss, sparse updates), from its
+# own parameter file, so that the benchmark trains as `kedro run --env ml-32m` would.
+ENV_TRAINING = ROOT / "conf" / "ml-32m" / "parameters_training.yml"
+
+
+def env_overrides(path: Path = ENV_TRAINING) -> list[str]:
+    """``training.KEY=VALUE`` overrides of an environment's training parameter file."""
+    import yaml
+
+    section = yaml.safe_load(path.read_text())["training"]
+    return [f"training.{key}={json.dumps(value)}" for key, value in section.items()]
+
+
 TRAIN_CONFIG_KEYS = (
     "layers", "embedding", "loss", "n_sample", "batch_size", "optimizer", "sparse_updates",
 )  # fmt: skip
@@ -209,7 +222,7 @@ def step_train(work: Path, n_events: int, args) -> dict:
     from movielens_sbr.model.training_setup import model_config
     from movielens_sbr.params import validate_section
 
-    params = load_parameters(CONF, [*DEFAULT_OVERRIDES, *args.set])
+    params = load_parameters(CONF, [*env_overrides(), *args.set])
     config = model_config(validate_section("training", params["training"]), params["seed"])
     train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
     n_items = len(pd.read_parquet(work / "item_index.parquet"))
