@@ -13,7 +13,7 @@ from movielens_sbr.pipelines import (
     ingestion,
     recommending,
     sessions,
-    training_pipeline,
+    training,
     tuning,
 )
 
@@ -22,10 +22,19 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = {
         "ingestion": ingestion.create_pipeline(),
         "sessions": sessions.create_pipeline(),
-        **{method.section: training_pipeline(method) for method in methods.trained()},
         "evaluation": evaluation.create_pipeline(),
         "recommending": recommending.create_pipeline(),
     }
+    for method in methods.trained():
+        # The section names the training pipeline and the history dataset: a shared one
+        # would silently replace a pipeline here and give two nodes one output.
+        if method.section in {*pipelines, "tuning", "experiments", "__default__"}:
+            raise ValueError(
+                f"The trained method {method.name!r} has the parameter section "
+                f"{method.section!r}, which already names a pipeline: give it a section of "
+                "its own (conf/base/parameters_<section>.yml) in movielens_sbr/methods.py"
+            )
+        pipelines[method.section] = training.create_pipeline(method.name)
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["tuning"] = tuning.create_pipeline()
     pipelines["experiments"] = experiments.create_pipeline()

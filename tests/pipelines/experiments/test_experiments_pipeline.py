@@ -15,7 +15,7 @@ from kedro.pipeline import Pipeline
 
 from conftest import TINY_RUN_PARAMS
 from movielens_sbr import methods
-from movielens_sbr.pipelines import evaluation, experiments, sessions, training_pipeline
+from movielens_sbr.pipelines import evaluation, experiments, sessions, training
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,7 +36,8 @@ def test_every_variant_wraps_the_real_pipelines_in_its_namespace():
         nodes = [n for n in pipeline.nodes if n.namespace == namespace]
         trained = experiments.trained_by(sections)
         assert trained, name  # every variant trains a method
-        base = evaluation.create_pipeline() + sum(map(training_pipeline, trained), Pipeline([]))
+        training_pipelines = (training.create_pipeline(m.name) for m in trained)
+        base = evaluation.create_pipeline() + sum(training_pipelines, Pipeline([]))
         if "sessions" in sections:
             base += sessions.create_pipeline()
         # The same functions as the default pipelines, not copies of them (a training

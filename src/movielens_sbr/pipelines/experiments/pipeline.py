@@ -15,7 +15,7 @@ from kedro.pipeline import Node, Pipeline
 
 from movielens_sbr import methods
 from movielens_sbr.params import CONF_BASE
-from movielens_sbr.pipelines import evaluation, sessions, training_pipeline
+from movielens_sbr.pipelines import evaluation, sessions, training
 from movielens_sbr.pipelines.experiments.nodes import report_experiments, summarise_variant
 
 
@@ -48,7 +48,7 @@ def variant_pipeline(name: str, sections: tuple[str, ...]) -> Pipeline:
     it changes them) under the namespace ``experiments.<name>``; the models it does not
     train are the default run's."""
     trained = trained_by(sections)
-    base = sum(map(training_pipeline, trained), Pipeline([]))
+    base = sum((training.create_pipeline(m.name) for m in trained), Pipeline([]))
     base += evaluation.create_pipeline() + _summary(trained)
     if "sessions" in sections:
         base = sessions.create_pipeline() + base
