@@ -17,9 +17,14 @@ inputs loaded from Parquet and its libraries imported, as a Kedro node would hav
   (sampled cross-entropy over 2,048 negatives, sparse optimiser updates); one epoch is
   extrapolated as schedule time + epoch steps x time per step;
   with ``--replicas 2`` under ``MirroredStrategy`` over the CPU split into two logical devices;
-- ``evaluate``: GRU4Rec ranking every item on a seeded sample of test sessions holding
-  ``--eval-predictions`` predictions, in batches capped by the evaluator's memory budget,
-  extrapolated to all test predictions by the count of predictions;
+- ``train_sasrec``: SASRec's training windows of one epoch, then a quarter of
+  ``--train-steps`` compiled steps (batches of windows in the epoch's shuffled order) after
+  two warm-up batches, with the settings of ``conf/ml-32m`` (sampled cross-entropy);
+  one epoch is extrapolated as windows time + batches x time per step;
+- ``evaluate``: GRU4Rec (and SASRec, after ``train_sasrec``) ranking every item on a
+  seeded sample of test sessions holding ``--eval-predictions`` predictions, in batches
+  capped by the evaluator's memory budget, extrapolated to all test predictions by the
+  count of predictions;
 - ``baselines``: POP and Markov fitted on all train sessions, scored on the same sample.
 
 ``--alternate KEY=V1,V2 --rounds N`` runs only the train step, with each value in turn
@@ -54,18 +59,21 @@ CONF = ROOT / "conf" / "base"
 
 RESULTS = ROOT / "data" / "08_reporting" / "benchmarks" / "scale.json"
 WORK = ROOT / "data" / "02_intermediate" / "scale"
-STEPS = ("generate", "ingest", "sessions", "train", "evaluate", "baselines")
-# The training settings of the ML-32M environment (sampled loss, sparse updates), from its
-# own parameter file, so that the benchmark trains as `kedro run --env ml-32m` would.
-ENV_TRAINING = ROOT / "conf" / "ml-32m" / "parameters_training.yml"
+STEPS = ("generate", "ingest", "sessions", "train", "train_sasrec", "evaluate", "baselines")
+# The ML-32M environment's settings of the trained models (sampled losses, sparse updates),
+# from its own parameter files, so that the benchmark trains as `kedro run --env ml-32m`.
+ENV = ROOT / "conf" / "ml-32m"
 
 
-def env_overrides(path: Path = ENV_TRAINING) -> list[str]:
-    """``training.KEY=VALUE`` overrides of an environment's training parameter file."""
+def env_overrides(env: Path = ENV) -> list[str]:
+    """``SECTION.KEY=VALUE`` overrides of an environment's training and SASRec files."""
     import yaml
 
-    section = yaml.safe_load(path.read_text())["training"]
-    return [f"training.{key}={json.dumps(value)}" for key, value in section.items()]
+    overrides = []
+    for section in ("training", "sasrec"):
+        values = yaml.safe_load((env / f"parameters_{section}.yml").read_text())[section]
+        overrides += [f"{section}.{key}={json.dumps(value)}" for key, value in values.items()]
+    return overrides
 
 
 TRAIN_CONFIG_KEYS = (
@@ -280,6 +288,69 @@ def step_train(work: Path, n_events: int, args) -> dict:
     }
 
 
+def step_train_sasrec(work: Path, n_events: int, args) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from movielens_sbr.data.session_arrays import SessionArrays
+    from movielens_sbr.model.sasrec import _Trainer, build_model, model_config, training_windows
+    from movielens_sbr.params import validate_section
+
+    params = load_parameters(CONF, [*env_overrides(), *args.set])
+    config = model_config(validate_section("sasrec", params["sasrec"]), params["seed"])
+    train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
+    n_items = len(pd.read_parquet(work / "item_index.parquet"))
+    clock = Clock()
+    train = clock("session_arrays", SessionArrays.from_frame, train_frame)
+    del train_frame
+    inputs, targets = clock("windows", training_windows, train, config.max_len)
+    lengths = (targets >= 0).sum(axis=1)
+    # The epoch's batches in the order the training shuffles them.
+    order = np.random.default_rng(config.seed).permutation(len(inputs))
+    n_batches = -(-len(order) // config.batch_size)
+    n_timed = min(args.train_steps // 4, n_batches - 2)  # a SASRec step does more work
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(n_items, config)
+    counts = np.bincount(train.items, minlength=n_items)
+    trainer = clock("build", _Trainer, model, config, counts)
+
+    def run(first: int, count: int) -> tuple[list[float], int]:
+        losses, events = [], 0
+        for b in range(first, first + count):
+            batch = order[b * config.batch_size : (b + 1) * config.batch_size]
+            width = int(lengths[batch].max())
+            step = trainer.train_step(
+                tf.constant(inputs[batch, :width]), tf.constant(targets[batch, :width])
+            )
+            losses.append(float(step))
+            events += int(lengths[batch].sum())
+        return losses, events
+
+    clock("warm_up", run, 0, 2)
+    losses, timed_events = clock("timed_steps", run, 2, n_timed)
+    seconds = clock.parts["timed_steps"]["seconds"]
+    per_step = seconds / n_timed
+    cpu_per_step = clock.parts["timed_steps"]["cpu_seconds"] / n_timed
+    model.save(work / "sasrec.keras")
+    return {
+        "parts": clock.parts,
+        "config": {
+            k: getattr(config, k)
+            for k in ("max_len", "hidden_size", "n_blocks", "loss", "n_sample", "batch_size")
+        },
+        "n_items": n_items,
+        "train_events": int(lengths.sum()),
+        "epoch_steps": n_batches,
+        "timed_steps": n_timed,
+        "seconds_per_step": per_step,
+        "events_per_second": timed_events / seconds,
+        "mean_loss_timed": float(np.mean(losses)),
+        "epoch_seconds_extrapolated": clock.parts["windows"]["seconds"] + n_batches * per_step,
+        "epoch_cpu_seconds_extrapolated": clock.parts["windows"]["cpu_seconds"]
+        + n_batches * cpu_per_step,
+    }
+
+
 def _sample(test, n_predictions: int, seed: int):
     """Seeded test sessions holding about ``n_predictions`` predictions, and the total."""
     predictions = np.maximum(test.lengths - 1, 0)
@@ -316,22 +387,28 @@ def step_evaluate(work: Path, n_events: int, args) -> dict:
         pd.read_parquet(work / "test.parquet", columns=["session_id", "item_idx"])
     )
     sample, sampled, total = _sample(test, args.eval_predictions, params["seed"])
-    model = keras.models.load_model(work / "model.keras")
     clock = Clock()
+    model = keras.models.load_model(work / "model.keras")
     _timed_evaluation(clock, "gru4rec", GRU4RecScorer(model), sample, n_items, params)
-    seconds = clock.parts["gru4rec"]["seconds"]
-    cpu_seconds = clock.parts["gru4rec"]["cpu_seconds"]
-    return {
-        "parts": clock.parts,
+    result = {
         "n_items": n_items,
         "batch_size": min(
             params["evaluation"]["batch_size"], batch_size_for_memory(n_items, DEFAULT_MEMORY_MB)
         ),
         "sampled_predictions": sampled,
         "test_predictions": total,
-        "seconds_extrapolated": seconds * total / sampled,
-        "cpu_seconds_extrapolated": cpu_seconds * total / sampled,
     }
+    if (work / "sasrec.keras").exists():  # written by the train_sasrec step
+        from movielens_sbr.model.sasrec import SASRecScorer
+
+        sasrec = keras.models.load_model(work / "sasrec.keras")
+        _timed_evaluation(clock, "sasrec", SASRecScorer(sasrec), sample, n_items, params)
+    for name in ("gru4rec", "sasrec"):
+        if name in clock.parts:
+            prefix = "" if name == "gru4rec" else "sasrec_"
+            for kind in ("seconds", "cpu_seconds"):
+                result[f"{prefix}{kind}_extrapolated"] = clock.parts[name][kind] * total / sampled
+    return {"parts": clock.parts, **result}
 
 
 def step_baselines(work: Path, n_events: int, args) -> dict:
@@ -371,6 +448,7 @@ STEP_FUNCTIONS = {
     "ingest": step_ingest,
     "sessions": step_sessions,
     "train": step_train,
+    "train_sasrec": step_train_sasrec,
     "evaluate": step_evaluate,
     "baselines": step_baselines,
 }
@@ -593,15 +671,30 @@ def _row_values(entry: dict) -> dict[str, tuple[float, float, float, str]]:
             f"{train['timed_steps']} of {train['epoch_steps']:,} steps timed; "
             f"{train['events_per_second']:,.0f} ev/s; {train['n_items']:,} items",
         )
+    if "train_sasrec" in entry:
+        sasrec = entry["train_sasrec"]
+        rows["SASRec training: 1 epoch (extrapolated)"] = (
+            sasrec["epoch_seconds_extrapolated"],
+            sasrec["epoch_cpu_seconds_extrapolated"],
+            sasrec["peak_rss_mb"],
+            f"{sasrec['timed_steps']} of {sasrec['epoch_steps']:,} steps timed; "
+            f"{sasrec['events_per_second']:,.0f} ev/s; {sasrec['config']['loss']}, "
+            f"{sasrec['config']['n_sample']:,} negatives",
+        )
     if "evaluate" in entry:
         evaluation = entry["evaluate"]
-        rows["evaluation: GRU4Rec vs all items (extrapolated)"] = (
-            evaluation["seconds_extrapolated"],
-            evaluation.get("cpu_seconds_extrapolated", float("nan")),
-            evaluation["peak_rss_mb"],
+        timed = (
             f"{evaluation['sampled_predictions']:,} of {evaluation['test_predictions']:,} "
-            f"predictions timed; batch {evaluation['batch_size']}",
+            f"predictions timed; batch {evaluation['batch_size']}"
         )
+        for model, prefix in (("GRU4Rec", ""), ("SASRec", "sasrec_")):
+            if f"{prefix}seconds_extrapolated" in evaluation:
+                rows[f"evaluation: {model} vs all items (extrapolated)"] = (
+                    evaluation[f"{prefix}seconds_extrapolated"],
+                    evaluation.get(f"{prefix}cpu_seconds_extrapolated", float("nan")),
+                    evaluation["peak_rss_mb"],
+                    timed,
+                )
     if "baselines" in entry:
         baselines = entry["baselines"]
         for name in ("pop", "markov"):

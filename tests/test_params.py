@@ -327,6 +327,10 @@ def test_every_dataset_environment_is_valid_and_consistent(env):
     assert catalog["ratings"]["filepath"] == f"{expected}/02_intermediate/ratings.parquet"
     # An environment changes single keys: the rest of a section keeps the defaults.
     assert params["training"]["epochs"] == resolved_parameters()["training"]["epochs"]
+    assert params["sasrec"]["epochs"] == resolved_parameters()["sasrec"]["epochs"]
+    # A catalogue too large for the full softmax is too large for both trained models.
+    large = params["training"]["loss"] != "cross_entropy"
+    assert (params["sasrec"]["loss"] != "cross_entropy") == large
 
 
 def load_context(project, runtime_params: dict | None = None):
