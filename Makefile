@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-run: install  ## install everything and run all five pipelines
+run: install  ## install everything and run the default pipeline (`kedro run`)
 	$(BIN)/kedro run
 
 lint: install

@@ -4,7 +4,7 @@ Usage:
     python scripts/profile_step.py [--seconds S] [--set training.KEY=VALUE ...]
 
 Builds the trainer for conf/base's training parameters (plus overrides) on a synthetic
-catalogue the size of the shared data's (3,266 items, Zipf-like popularity), times the
+catalogue about the size of an ML-1M split's (3,266 items, Zipf-like popularity), times the
 compiled chunks of steps, then traces a few chunks with ``tf.profiler`` and prints the
 time per step of each op type, largest first. TensorFlow runs independent ops side by
 side, so the op times of a step add up to more than its wall-clock time; read them as
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-N_ITEMS = 3266  # items of the default split of the shared data
+N_ITEMS = 3266  # about the number of items of an ML-1M split
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ _BLAS: Any = None
 
 def _one_blas_thread():
     """Run numpy's BLAS on one thread: the products here are small, and threads that wait
-    for a busy core made batch scoring 5x slower on the shared 2-core machine."""
+    for a busy core made batch scoring 5x slower on a loaded 2-core machine."""
     global _BLAS  # noqa: PLW0603 - one controller per process, created on first use
     if _BLAS is None:
         from threadpoolctl import ThreadpoolController
