@@ -506,6 +506,9 @@ def main() -> None:
         "the comparison (KEY: replicas or SECTION.KEY), e.g. training.sparse_updates=false,true",
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of --alternate")
+    parser.add_argument(
+        "--work-root", type=Path, default=WORK, help="the generated data (default: %(default)s)"
+    )
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--n-events", type=int, help=argparse.SUPPRESS)
@@ -526,7 +529,7 @@ def main() -> None:
         return
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     for n_events in (parse_size(size) for size in args.sizes.split(",")):
-        work = WORK / label(n_events)
+        work = args.work_root / label(n_events)
         work.mkdir(parents=True, exist_ok=True)
         entry = results.get(label(n_events), {})
         entry.update(
@@ -586,7 +589,7 @@ def alternate(args, command: str) -> None:
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     for n_events in (parse_size(size) for size in args.sizes.split(",")):
-        work = WORK / label(n_events)
+        work = args.work_root / label(n_events)
         for round_ in range(1, args.rounds + 1):
             for value in values:
                 extra = ["--replicas", value] if key == "replicas" else ["--set", f"{key}={value}"]

@@ -233,8 +233,10 @@ def test_a_model_is_not_used_with_an_item_index_it_was_not_trained_with(complete
 
     fewer_items = {**TINY, "sessions": {"min_item_support": 15}}  # 39 items instead of 40
     run(project, "sessions", fewer_items)
-    with pytest.raises(LineageError, match=r"kedro run --pipelines training"):
+    with pytest.raises(LineageError, match=r"kedro run --pipelines training`"):
         check_model_lineage(catalog_of(project))
+    with pytest.raises(LineageError, match=r"kedro run --pipelines sasrec`"):
+        check_model_lineage(catalog_of(project), "sasrec_model")
     with pytest.raises(LineageError, match="trained with item_index"):
         run(project, "evaluation")
 

@@ -31,6 +31,7 @@ from kedro.io import AbstractDataset, DataCatalog
 from kedro.io.core import AbstractVersionedDataset, Version
 from kedro.pipeline import Pipeline
 
+from movielens_sbr import methods
 from movielens_sbr.run_versions import (
     RunMarker,
     complete_versions,
@@ -273,8 +274,6 @@ class ModelLineageHook:
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Pipeline, catalog) -> None:
-        from movielens_sbr import methods
-
         produced = pipeline.all_outputs()
         suffixes = [method.model_dataset for method in methods.trained()]
         for model in sorted(pipeline.inputs()):
@@ -323,9 +322,11 @@ def check_model_lineage(catalog, model: str = "gru4rec_model", index: str = "ite
     current_path = Path(str(dataset._get_versioned_path(current)))
     if trained_path.is_file() and filecmp.cmp(trained_path, current_path, shallow=False):
         return
+    trainer = next((m for m in methods.trained() if m.model_dataset == model), None)
+    retrain = f"`kedro run --pipelines {trainer.section}`" if trainer else "its training"
     raise LineageError(
         f"{model} {catalog.get(model).resolve_load_version()} was trained with {index} "
         f"{expected}, but the latest {index} is {current} (the sessions pipeline ran again "
-        "with other data or parameters since): run `kedro run --pipelines training` to "
-        "train on it, or rerun sessions with the parameters the model was trained with."
+        f"with other data or parameters since): run {retrain} to train on it, or rerun "
+        "sessions with the parameters the model was trained with."
     )
