@@ -32,9 +32,9 @@ inputs loaded from Parquet and its libraries imported, as a Kedro node would hav
 with the ratio of CPU seconds per step within each round; its JSON goes to ``--results``.
 
 Results are merged by size into data/08_reporting/benchmarks/scale.json (so sizes can be
-run separately) and the table "Scaling: synthetic ML-32M shape" of docs/benchmarks.md is
-rewritten from it. Absolute times drift on a shared machine: each step records the load
-average before and after.
+run separately), and docs/benchmarks.md's generated tables, "Scaling" among them, are
+rewritten (``scripts/benchmark_docs.py``). Absolute times depend on what else the machine
+runs: each step records the load average before and after.
 """
 
 from __future__ import annotations
@@ -492,12 +492,6 @@ def main() -> None:
     parser.add_argument(
         "--results", type=Path, default=RESULTS, help="JSON merged by size (default: %(default)s)"
     )
-    parser.add_argument(
-        "--table-from",
-        type=Path,
-        nargs="+",
-        help="only rewrite the table from these results files (merged by size)",
-    )
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument(
         "--alternate",
@@ -517,12 +511,6 @@ def main() -> None:
         run_step(args.step, args.work, args.n_events, args)
         return
 
-    if args.table_from:
-        merged: dict = {}
-        for path in args.table_from:
-            merged.update(json.loads(path.read_text()))
-        write_table(merged)
-        return
     command = "python " + " ".join(["scripts/benchmark_scale.py", *sys.argv[1:]])
     if args.alternate:
         alternate(args, command)
@@ -555,7 +543,12 @@ def main() -> None:
             args.results.parent.mkdir(parents=True, exist_ok=True)
             args.results.write_text(json.dumps(results, indent=1, default=str))
     if not args.no_table:
-        write_table(results)
+        if args.results == RESULTS:
+            from benchmark_docs import rewrite  # the page's tables, this one included
+
+            rewrite(RESULTS.parent)
+        else:
+            print(f"docs/benchmarks.md is written from {RESULTS}, not rewritten", file=sys.stderr)
 
 
 def _child(name: str, work: Path, n_events: int, args, extra: list[str] = ()) -> dict:
@@ -708,19 +701,6 @@ def _row_values(entry: dict) -> dict[str, tuple[float, float, float, str]]:
                 "same sample",
             )
     return rows
-
-
-def write_table(results: dict) -> None:
-    """Rewrite the scaling table of docs/benchmarks.md from every size measured so far."""
-    block = table_block(results)
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    if TABLE_START in text:
-        before, rest = text.split(TABLE_START, 1)
-        text = before + block + rest.split(TABLE_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Scaling: synthetic ML-32M shape\n\n" + block + "\n"
-    path.write_text(text)
 
 
 def table_block(results: dict) -> str:
