@@ -210,13 +210,29 @@ def step_sessions(work: Path, n_events: int, args) -> dict:
     }
 
 
+def _training_inputs(work: Path, name: str, args):
+    """A trained method's configuration (conf/base, then conf/ml-32m and ``--set``), the
+    train sessions, the number of items and the step's clock (which timed the sessions)."""
+    from movielens_sbr import methods
+    from movielens_sbr.data.session_arrays import SessionArrays
+    from movielens_sbr.params import validate_section
+
+    method = methods.get(name)
+    params = load_parameters(CONF, [*env_overrides(), *args.set])
+    options = validate_section(method.section, params[method.section])
+    config = method.training_setup.model_config(options, params["seed"])
+    frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
+    n_items = len(pd.read_parquet(work / "item_index.parquet"))
+    clock = Clock()
+    return config, clock("session_arrays", SessionArrays.from_frame, frame), n_items, clock
+
+
 def step_train(work: Path, n_events: int, args) -> dict:
     import contextlib
 
     import keras
     import tensorflow as tf
 
-    from movielens_sbr.data.session_arrays import SessionArrays
     from movielens_sbr.model.batching import lane_schedule
     from movielens_sbr.model.gru4rec import GRU4RecNetwork, _Trainer, distribution_strategy
 
@@ -227,16 +243,7 @@ def step_train(work: Path, n_events: int, args) -> dict:
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.replicas
         )
         strategy = distribution_strategy("mirrored")
-    from movielens_sbr.model.training_setup import model_config
-    from movielens_sbr.params import validate_section
-
-    params = load_parameters(CONF, [*env_overrides(), *args.set])
-    config = model_config(validate_section("training", params["training"]), params["seed"])
-    train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
-    n_items = len(pd.read_parquet(work / "item_index.parquet"))
-    clock = Clock()
-    train = clock("session_arrays", SessionArrays.from_frame, train_frame)
-    del train_frame
+    config, train, n_items, clock = _training_inputs(work, "gru4rec", args)
     rng = np.random.default_rng(config.seed)
     schedule = clock("lane_schedule", lane_schedule, train, config.batch_size, rng)
     keras.utils.set_random_seed(config.seed)
@@ -292,17 +299,9 @@ def step_train_sasrec(work: Path, n_events: int, args) -> dict:
     import keras
     import tensorflow as tf
 
-    from movielens_sbr.data.session_arrays import SessionArrays
-    from movielens_sbr.model.sasrec import _Trainer, build_model, model_config, training_windows
-    from movielens_sbr.params import validate_section
+    from movielens_sbr.model.sasrec import _Trainer, build_model, training_windows
 
-    params = load_parameters(CONF, [*env_overrides(), *args.set])
-    config = model_config(validate_section("sasrec", params["sasrec"]), params["seed"])
-    train_frame = pd.read_parquet(work / "train.parquet", columns=["session_id", "item_idx"])
-    n_items = len(pd.read_parquet(work / "item_index.parquet"))
-    clock = Clock()
-    train = clock("session_arrays", SessionArrays.from_frame, train_frame)
-    del train_frame
+    config, train, n_items, clock = _training_inputs(work, "sasrec", args)
     inputs, targets = clock("windows", training_windows, train, config.max_len)
     lengths = (targets >= 0).sum(axis=1)
     # The epoch's batches in the order the training shuffles them.
