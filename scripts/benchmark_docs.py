@@ -241,7 +241,7 @@ def recommending(result: dict) -> list[str]:
     return [
         "### Recommending",
         "",
-        f"From the model of the project's latest `kedro run` (version "
+        f"From the model of the `kedro run` that was the latest when measured (version "
         f"`{result['model_version']}`), top {warm['n']} per request.",
         "",
         *_table(["what", "wall time", "CPU time"], rows),
