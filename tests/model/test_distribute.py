@@ -132,3 +132,23 @@ def test_two_replicas_follow_one_replica(loss):
     for ours, theirs in zip(two, one, strict=True):
         assert ours["valid_recall@20"] == pytest.approx(theirs["valid_recall@20"], abs=one_step)
     assert result["weight_difference"] <= 1e-5 * result["weight_scale"]
+
+
+@pytest.mark.slow
+def test_each_replica_draws_its_own_dropout_masks():
+    """Keras' Dropout gives lane j of every replica the same mask (equal seed states);
+    ReplicaDropout folds the replica id into the seed, and on one device is Dropout."""
+    done = subprocess.run(
+        [sys.executable, str(REPLICAS_SCRIPT.with_name("replica_dropout.py"))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["one_device_equal"]  # single-device training is unchanged
+    assert result["keras_replicas_equal"]  # the limitation this layer removes
+    assert not result["ours_replicas_equal"]
+    assert all(0.3 < share < 0.7 for share in result["ours_kept_share"])  # rate 0.5 each

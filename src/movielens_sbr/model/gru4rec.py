@@ -86,13 +86,35 @@ class GRU4RecConfig:
         return self.layers[-1] if self.embedding == "constrained" else self.embedding_dim
 
 
-def _trunk(item, states, n_items: int, config: GRU4RecConfig):
-    """Input encoding, dropout and the GRU layers, applied to Keras tensors."""
+class ReplicaDropout(keras.layers.Dropout):
+    """``Dropout`` whose masks also depend on the replica when a strategy runs several.
+
+    Every replica holds an equal copy of the layer's seed state, so Keras' dropout would
+    draw the same mask for lane ``j`` of every replica; folding the replica's id into the
+    drawn seed gives each replica masks of its own. With one replica (no strategy) it is
+    ``Dropout`` itself: the same masks, so single-device training is unchanged.
+    """
+
+    def call(self, inputs, training=False):
+        context = tf.distribute.get_replica_context()
+        if not training or self.rate == 0 or context is None or context.num_replicas_in_sync == 1:
+            return super().call(inputs, training=training)
+        seed = tf.random.experimental.stateless_fold_in(
+            tf.cast(self.seed_generator.next(), tf.int64), context.replica_id_in_sync_group
+        )
+        # int32, as Keras passes it (XLA's stateless kernels want int32 seeds).
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        return tf.nn.experimental.stateless_dropout(inputs, rate=self.rate, seed=seed)
+
+
+def _trunk(item, states, n_items: int, config: GRU4RecConfig, dropout=keras.layers.Dropout):
+    """Input encoding, dropout and the GRU layers, applied to Keras tensors; ``dropout`` is
+    the layer class (training uses ``ReplicaDropout``, the saved step model plain Keras)."""
     if config.embedding == "onehot":
         x = keras.layers.CategoryEncoding(n_items, output_mode="one_hot", name="onehot")(item)
     else:
         x = keras.layers.Embedding(n_items, config.input_dim, name="item_embedding")(item)
-    x = keras.layers.Dropout(config.dropout_embedding, name="dropout_embedding")(x)
+    x = dropout(config.dropout_embedding, name="dropout_embedding")(x)
     new_states = []
     for i, (size, state) in enumerate(zip(config.layers, states, strict=True)):
         sequence = keras.layers.Reshape((1, -1), name=f"as_sequence_{i}")(x)
@@ -100,7 +122,7 @@ def _trunk(item, states, n_items: int, config: GRU4RecConfig):
             sequence, initial_state=state
         )
         new_states.append(new_state)
-        x = keras.layers.Dropout(config.dropout_hidden, name=f"dropout_hidden_{i}")(x)
+        x = dropout(config.dropout_hidden, name=f"dropout_hidden_{i}")(x)
     return x, new_states
 
 
@@ -125,7 +147,7 @@ class GRU4RecNetwork:
         self.n_items = n_items
         self.config = config
         item, states = _inputs(config)
-        hidden, new_states = _trunk(item, states, n_items, config)
+        hidden, new_states = _trunk(item, states, n_items, config, ReplicaDropout)
         self.trunk = keras.Model([item, *states], [hidden, *new_states], name="gru4rec_trunk")
         if config.embedding == "constrained":
             self.output_weights = self.trunk.get_layer("item_embedding").embeddings
