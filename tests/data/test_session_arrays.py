@@ -124,7 +124,9 @@ def test_top_k_equals_a_stable_full_sort_with_ties_and_exclusions():
 # ---------------------------------------------------------------------------------------------
 # Properties on random sessions (empty ones included)
 
-FAST = settings(max_examples=60, deadline=2_000, derandomize=True)
+# No deadline: these properties test results, and a per-example deadline would fail the run
+# whenever the machine stalls for a moment.
+FAST = settings(max_examples=60, deadline=None, derandomize=True)
 session_lists = st.lists(st.lists(st.integers(0, 9), max_size=7), max_size=12)
 
 
