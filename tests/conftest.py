@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -48,6 +51,16 @@ MODEL_TEST_OPTIONS = {
     "selection_metric": "recall@20",
     "seed": 42,
 }
+
+
+def json_of_python(*args: str, timeout: float) -> dict:
+    """Run ``python *args`` in a fresh process (e.g. a script that must set up TensorFlow
+    first); the JSON of its last printed line. A failure shows the end of its stderr."""
+    done = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def gru4rec_config(**options):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
 
-from conftest import TINY_RUN_PARAMS, make_project_copy, write_archive
+from conftest import TINY_RUN_PARAMS, json_of_python, make_project_copy, write_archive
 from movielens_sbr import hooks, methods, model_registry
 
 METRICS = {
@@ -213,8 +212,6 @@ def test_the_registry_is_read_without_mlflow_and_agrees_with_it(finished_project
     is read directly (MLflow's import costs about 2 s of CPU), with the answers MLflow's
     client gives; a store of another schema is read through MLflow."""
     import sqlite3
-    import subprocess
-    import sys
 
     store = finished_project / "mlflow.db"
     uri = f"sqlite:///{store}"
@@ -244,15 +241,7 @@ def test_the_registry_is_read_without_mlflow_and_agrees_with_it(finished_project
         "imported = sorted(m for m in ('mlflow', 'kedro_mlflow') if m in sys.modules)\n"
         "print(json.dumps({'answer': json.loads(result.stdout), 'imported': imported}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(finished_project)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = json_of_python("-c", probe, str(finished_project), timeout=300)
     assert report["imported"] == []
     assert report["answer"]["model"]["registered_model"] == name
     assert report["answer"]["model"]["aliases"] == ["champion"]

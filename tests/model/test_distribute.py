@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import gru4rec_config
+from conftest import gru4rec_config, json_of_python
 from movielens_sbr.data.session_arrays import SessionArrays
 from movielens_sbr.model.gru4rec import distribution_strategy, train
 
@@ -115,15 +112,8 @@ def test_two_replicas_follow_one_replica(loss):
     their scale, and Recall@20 to within one validation prediction (a score tie broken
     the other way).
     """
-    done = subprocess.run(
-        [sys.executable, str(REPLICAS_SCRIPT), loss],
-        capture_output=True,
-        text=True,
-        timeout=900,  # a guard against a hang: about 15 CPU s, minutes on a loaded machine
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # The timeout guards against a hang: about 15 CPU s, minutes on a loaded machine.
+    result = json_of_python(str(REPLICAS_SCRIPT), loss, timeout=900)
     assert result["replicas"] == 2
     one, two = result["one"], result["two"]
     assert [e["loss"] for e in two] == pytest.approx([e["loss"] for e in one], rel=1e-5)
@@ -138,15 +128,7 @@ def test_two_replicas_follow_one_replica(loss):
 def test_each_replica_draws_its_own_dropout_masks():
     """Keras' Dropout gives lane j of every replica the same mask (equal seed states);
     ReplicaDropout folds the replica id into the seed, and on one device is Dropout."""
-    done = subprocess.run(
-        [sys.executable, str(REPLICAS_SCRIPT.with_name("replica_dropout.py"))],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = json_of_python(str(REPLICAS_SCRIPT.with_name("replica_dropout.py")), timeout=300)
     assert result["replicas"] == 2
     assert result["one_device_equal"]  # single-device training is unchanged
     assert result["keras_replicas_equal"]  # the limitation this layer removes
