@@ -27,7 +27,7 @@ from conftest import (
     write_archive,
 )
 from movielens_sbr.recommend import Recommender
-from movielens_sbr.run_commit import LineageError, check_model_lineage
+from movielens_sbr.run_commit import LineageError, check_model_lineage, retrain_command
 
 TINY = {
     "training": {"epochs": 1, "layers": [8], "embedding_dim": 8, "batch_size": 8},
@@ -324,3 +324,13 @@ def test_killed_runs_are_cleaned_up_and_running_ones_left_alone(tmp_path: Path):
     assert remove_killed_runs(catalog, own=own) == [running]
     assert versions("08_reporting/metrics.json") == [old, complete]
     assert list(folder.iterdir()) == []
+
+
+def test_the_retrain_command_names_the_pipeline_of_the_model():
+    assert retrain_command("gru4rec_model") == "`kedro run --pipelines training`"
+    assert retrain_command("sasrec_model") == "`kedro run --pipelines sasrec`"
+    assert retrain_command("experiments.loss_bpr_max.gru4rec_model") == (
+        "`kedro run --pipelines experiments --namespaces experiments.loss_bpr_max`"
+    )
+    with pytest.raises(ValueError, match="not the model dataset of a trained method"):
+        retrain_command("movies")

@@ -308,6 +308,18 @@ def _manifest(catalog, version: str) -> dict | None:
         return None
 
 
+def retrain_command(model: str) -> str:
+    """The command that trains ``model`` again: its method's training pipeline, or for an
+    experiment's ``experiments.<variant>.<name>_model`` that variant's namespace."""
+    namespace, _, dataset = model.rpartition(".")
+    if namespace:
+        return f"`kedro run --pipelines experiments --namespaces {namespace}`"
+    trainer = next((m for m in methods.trained() if m.model_dataset == dataset), None)
+    if trainer is None:
+        raise ValueError(f"{model!r} is not the model dataset of a trained method")
+    return f"`kedro run --pipelines {trainer.section}`"
+
+
 def check_model_lineage(catalog, model: str = "gru4rec_model", index: str = "item_index") -> None:
     """Raise :class:`LineageError` when the item index to be loaded differs from the one the
     model was trained with; identical files (a rerun with the same parameters) are fine."""
@@ -322,11 +334,9 @@ def check_model_lineage(catalog, model: str = "gru4rec_model", index: str = "ite
     current_path = Path(str(dataset._get_versioned_path(current)))
     if trained_path.is_file() and filecmp.cmp(trained_path, current_path, shallow=False):
         return
-    trainer = next((m for m in methods.trained() if m.model_dataset == model), None)
-    retrain = f"`kedro run --pipelines {trainer.section}`" if trainer else "its training"
     raise LineageError(
         f"{model} {catalog.get(model).resolve_load_version()} was trained with {index} "
         f"{expected}, but the latest {index} is {current} (the sessions pipeline ran again "
-        f"with other data or parameters since): run {retrain} to train on it, or rerun "
-        "sessions with the parameters the model was trained with."
+        f"with other data or parameters since): run {retrain_command(model)} to train on "
+        "it, or rerun sessions with the parameters the model was trained with."
     )
