@@ -17,9 +17,9 @@ inputs loaded from Parquet and its libraries imported, as a Kedro node would hav
   (sampled cross-entropy over 2,048 negatives, sparse optimiser updates); one epoch is
   extrapolated as schedule time + epoch steps x time per step;
   with ``--replicas 2`` under ``MirroredStrategy`` over the CPU split into two logical devices;
-- ``train_sasrec``: SASRec's training windows of one epoch, then a quarter of
-  ``--train-steps`` compiled steps (batches of windows in the epoch's shuffled order) after
-  two warm-up batches, with the settings of ``conf/ml-32m`` (sampled cross-entropy);
+- ``train_sasrec``: SASRec's training windows of one epoch, then its trainer's epoch loop
+  over two warm-up batches and a quarter of ``--train-steps`` timed batches of windows
+  drawn at random, with the settings of ``conf/ml-32m`` (sampled cross-entropy);
   one epoch is extrapolated as windows time + batches x time per step;
 - ``evaluate``: GRU4Rec (and SASRec, after ``train_sasrec``) ranking every item on a
   seeded sample of test sessions holding ``--eval-predictions`` predictions, in batches
@@ -297,36 +297,26 @@ def step_train(work: Path, n_events: int, args) -> dict:
 
 def step_train_sasrec(work: Path, n_events: int, args) -> dict:
     import keras
-    import tensorflow as tf
 
     from movielens_sbr.model.sasrec import _Trainer, build_model, training_windows
 
     config, train, n_items, clock = _training_inputs(work, "sasrec", args)
     inputs, targets = clock("windows", training_windows, train, config.max_len)
     lengths = (targets >= 0).sum(axis=1)
-    # The epoch's batches in the order the training shuffles them.
-    order = np.random.default_rng(config.seed).permutation(len(inputs))
-    n_batches = -(-len(order) // config.batch_size)
+    n_batches = -(-len(inputs) // config.batch_size)
     n_timed = min(args.train_steps // 4, n_batches - 2)  # a SASRec step does more work
     keras.utils.set_random_seed(config.seed)
     model = build_model(n_items, config)
     counts = np.bincount(train.items, minlength=n_items)
     trainer = clock("build", _Trainer, model, config, counts)
-
-    def run(first: int, count: int) -> tuple[list[float], int]:
-        losses, events = [], 0
-        for b in range(first, first + count):
-            batch = order[b * config.batch_size : (b + 1) * config.batch_size]
-            width = int(lengths[batch].max())
-            step = trainer.train_step(
-                tf.constant(inputs[batch, :width]), tf.constant(targets[batch, :width])
-            )
-            losses.append(float(step))
-            events += int(lengths[batch].sum())
-        return losses, events
-
-    clock("warm_up", run, 0, 2)
-    losses, timed_events = clock("timed_steps", run, 2, n_timed)
+    # The trainer's own epoch loop on a random subset of the windows: 2 batches to trace,
+    # then n_timed batches timed.
+    rng = np.random.default_rng(config.seed)
+    windows = rng.permutation(len(inputs))
+    warm_up = windows[: 2 * config.batch_size]
+    timed = windows[2 * config.batch_size : (2 + n_timed) * config.batch_size]
+    clock("warm_up", trainer.run_epoch, inputs[warm_up], targets[warm_up], rng, "warm-up")
+    mean_loss = clock("timed_steps", trainer.run_epoch, inputs[timed], targets[timed], rng, "timed")
     seconds = clock.parts["timed_steps"]["seconds"]
     per_step = seconds / n_timed
     cpu_per_step = clock.parts["timed_steps"]["cpu_seconds"] / n_timed
@@ -342,8 +332,8 @@ def step_train_sasrec(work: Path, n_events: int, args) -> dict:
         "epoch_steps": n_batches,
         "timed_steps": n_timed,
         "seconds_per_step": per_step,
-        "events_per_second": timed_events / seconds,
-        "mean_loss_timed": float(np.mean(losses)),
+        "events_per_second": int(lengths[timed].sum()) / seconds,
+        "mean_loss_timed": mean_loss,
         "epoch_seconds_extrapolated": clock.parts["windows"]["seconds"] + n_batches * per_step,
         "epoch_cpu_seconds_extrapolated": clock.parts["windows"]["cpu_seconds"]
         + n_batches * cpu_per_step,
